@@ -1,0 +1,65 @@
+# Every target creates or updates .venv itself; re-running is quick when nothing changed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8888
+JOBS   ?= 2
+
+.PHONY: lab test unit notebooks browser-test browser-deps release check-release bench gpu-test doctor clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# One stamp per set of extras: pyproject.toml changing re-installs, nothing else does.
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed-lab
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed-lab
+
+## make lab: start JupyterLab on the workbook (prints the URL; no browser is opened)
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab --no-browser --port=$(PORT) --notebook-dir=. notebooks/
+
+## make test: every test — unit, notebooks (nbval), release/grade round trips, browser
+test: $(VENV)/.installed-dev browser-deps
+	$(BIN)/python -m pytest -n $(JOBS) tests
+	$(BIN)/python -m pytest -n $(JOBS) --nbval notebooks --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n $(JOBS) tests
+
+notebooks: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n $(JOBS) --nbval notebooks --sanitize-with tests/nbval_sanitize.cfg
+
+## Chromium (Debian) for the browser test; skipped with a message where it cannot be installed.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || bash tools/install_chromium.sh || true
+
+browser-test: $(VENV)/.installed-dev browser-deps
+	$(BIN)/python -m pytest -m browser tests
+
+## make release: regenerate assignments/ from notebooks/
+release: $(VENV)/.installed-dev
+	$(BIN)/cs231n release notebooks assignments
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/bench_conv.py
+
+gpu-test: $(VENV)/.installed-dev
+	$(BIN)/pip install -q -e '.[gpu]'
+	$(BIN)/python -m pytest -m gpu tests
+
+doctor: $(VENV)/.installed-lab
+	$(BIN)/cs231n doctor
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts
