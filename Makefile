@@ -27,7 +27,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 
 ## make lab: start JupyterLab on the workbook (prints the URL; no browser is opened)
 lab: $(VENV)/.installed-lab
-	$(BIN)/jupyter lab --no-browser --port=$(PORT) --notebook-dir=. notebooks/
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## make test: every test — unit, notebooks (nbval), release/grade round trips, browser
 test: $(VENV)/.installed-dev browser-deps
