@@ -183,7 +183,7 @@ def receptive_field(layers: Iterable[Any]) -> int:
 def conv_param_count(C: int, K: int, F: int | Sequence[int], bias: bool = True) -> dict[str, int]:
     """Weights and biases of a conv layer with ``K`` filters of size ``F`` (or ``(FH, FW)``)
     on ``C`` input channels: ``K*C*FH*FW`` weights, ``K`` biases (parameter sharing)."""
-    FH, FW = (F, F) if isinstance(F, int) else F
+    FH, FW = tuple(F) if isinstance(F, (tuple, list)) else (F, F)  # NumPy ints are sizes too
     weights = K * C * FH * FW
     biases = K if bias else 0
     return {"weights": weights, "biases": biases, "total": weights + biases}

@@ -34,14 +34,17 @@ def window_output_shape(H: int, W: int, HH: int, WW: int, stride: tuple[int, int
     return out[0], out[1]
 
 
-def pad_spatial(x: Any, pad: tuple[int, int]) -> Any:
+def pad_spatial(x: Any, pad: tuple[int, int], value: float = 0) -> Any:
     """``x`` (N, C, H, W) with ``pad[0]`` rows of zeros above and below and ``pad[1]``
-    columns left and right; ``x`` itself when there is nothing to pad."""
+    columns left and right; ``x`` itself when there is nothing to pad.
+
+    ``value`` fills the border instead of zeros: max pooling pads with ``-inf`` so that
+    padding never wins a window (PyTorch's rule)."""
     ph, pw = pad
     if ph == 0 and pw == 0:
         return x
     xp = xp_of(x)
-    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
 def unpad_spatial(x_padded: Any, pad: tuple[int, int]) -> Any:

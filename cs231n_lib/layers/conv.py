@@ -1,0 +1,96 @@
+"""The convolutional layer, written as a loop over output positions (the reference).
+
+Symbols: x is (N, C, H, W), the filters w are (F, C, HH, WW), one bias per filter. With
+stride S, zero padding P and dilation D (PyTorch's convention: D = 1 is a contiguous filter,
+D = 2 leaves one pixel out between taps), a filter spans ``D*(HH - 1) + 1`` rows and the
+output has ``H_out = (H + 2P - span)/S + 1`` rows (the same for the width).
+
+Every output number is one dot product: the window of the padded input under output position
+(i, j), read every D-th pixel, times one filter, plus its bias. The weights are *shared*: the
+same filter is used at every position, which is what makes this layer small.
+
+Backward: output (i, j) received ``dout[:, :, i, j]``; by the chain rule its window of the input
+gets ``sum_f dout[n, f, i, j] * w[f]`` and filter f gets ``sum_n dout[n, f, i, j] * window[n]``.
+Windows overlap when the stride is smaller than the span, so the contributions are added up.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import xp_of
+from ..validate import check_float_array
+from ..windows import pad_spatial, unpad_spatial
+from ._checks import check_dout, check_input_4d, check_vector, conv_window
+
+
+def _check_filters(x: Any, w: Any, layer: str) -> None:
+    check_float_array(w, "w", 4, "(F, C, HH, WW)")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"{layer}: x has {x.shape[1]} channels (shape {tuple(x.shape)}) but w "
+                         f"expects {w.shape[1]} (shape {tuple(w.shape)}); w must be (F, C, HH, WW)")
+
+
+def conv_forward_naive(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tuple]:
+    """Forward pass of a convolutional layer, one output position at a time.
+
+    Inputs:
+    - x: input, shape (N, C, H, W)
+    - w: filters, shape (F, C, HH, WW)
+    - b: biases, shape (F,)
+    - conv_param: dict with
+      - 'stride': step between windows, an int or a pair (stride_h, stride_w)
+      - 'pad': zeros added on every side, an int or a pair (pad_h, pad_w)
+      - 'dilation' (optional, default 1): gap between filter taps, PyTorch's convention
+
+    Returns a tuple of:
+    - out: shape (N, F, H_out, W_out) with H_out = (H + 2*pad_h - span_h)/stride_h + 1,
+      span_h = dilation_h*(HH - 1) + 1 (the same for the width)
+    - cache: (x, w, b, conv_param, window geometry)
+    """
+    check_input_4d(x)
+    _check_filters(x, w, "conv_forward_naive")
+    F, _, HH, WW = w.shape
+    check_vector(b, "b", F, "F")
+    win = conv_window(x, HH, WW, conv_param, "conv_forward_naive")
+    xp = xp_of(x, w, b)
+    x_pad = pad_spatial(x, win.pad)
+    H_out, W_out = win.out
+    out = xp.zeros((x.shape[0], F, H_out, W_out), dtype=xp.result_type(x, w, b))
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x_pad[:, :, win.rows(i), win.cols(j)]  # (N, C, HH, WW)
+            # one dot product per (example, filter): sum over channels and filter taps
+            out[:, :, i, j] = xp.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, w, b, conv_param, win)
+
+
+def conv_backward_naive(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
+    """Backward pass of a convolutional layer.
+
+    Inputs:
+    - dout: upstream gradient, shape (N, F, H_out, W_out)
+    - cache: from :func:`conv_forward_naive`
+
+    Returns a tuple of:
+    - dx: shape (N, C, H, W), dtype of x
+    - dw: shape (F, C, HH, WW), dtype of w
+    - db: shape (F,), dtype of b
+    """
+    x, w, b, _, win = cache
+    check_dout(dout, (x.shape[0], w.shape[0]) + win.out)
+    xp = xp_of(x, w, dout)
+    x_pad = pad_spatial(x, win.pad)
+    dx_pad = xp.zeros(x_pad.shape, dtype=xp.result_type(x, dout))
+    dw = xp.zeros(w.shape, dtype=xp.result_type(w, dout))
+    H_out, W_out = win.out
+    for i in range(H_out):
+        for j in range(W_out):
+            rows, cols = win.rows(i), win.cols(j)
+            g = dout[:, :, i, j]  # (N, F): how much each example wants each filter's output to move
+            dx_pad[:, :, rows, cols] += xp.tensordot(g, w, axes=([1], [0]))  # (N, C, HH, WW)
+            dw += xp.tensordot(g, x_pad[:, :, rows, cols], axes=([0], [0]))  # (F, C, HH, WW)
+    dx = unpad_spatial(dx_pad, win.pad)
+    db = dout.sum(axis=(0, 2, 3))
+    # astype copies dx out of the padded buffer (unpad_spatial returns a view of it)
+    return (dx.astype(x.dtype), dw.astype(w.dtype, copy=False),
+            db.astype(b.dtype, copy=False))
