@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .backend import xp_of
+from .backend import to_host, xp_of
 
 
 def check_array(x: Any, name: str, ndim: int | None = None, layout: str | None = None) -> None:
@@ -34,10 +34,17 @@ def check_float_array(x: Any, name: str, ndim: int | None = None, layout: str | 
         raise TypeError(f"{name} must be a float array (float32 or float64), got dtype {x.dtype}")
 
 
+def _all_true(flags: Any) -> bool:
+    """Whether every entry of a boolean array is true. On the GPU the reduction runs there
+    and one scalar is copied back, explicitly (``bool()`` on a CuPy array would do it
+    silently, and our device test double refuses that)."""
+    return bool(to_host(flags.all()))
+
+
 def check_finite(x: Any, name: str) -> None:
     """``x`` must hold no NaN or inf. One reduction; on the GPU one scalar comes back."""
     xp = xp_of(x)
-    if not bool(xp.isfinite(x).all()):  # explicit, once per call: not inside a hot loop
+    if not _all_true(xp.isfinite(x)):
         raise ValueError(f"{name} contains NaN or inf values")
 
 
@@ -90,7 +97,7 @@ def check_labels(y: Any, num_classes: int, n: int, name: str = "y") -> None:
         raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
     if y.shape[0] != n:
         raise ValueError(f"{name} has {y.shape[0]} labels but the scores have {n} rows")
-    if n and not bool(((y >= 0) & (y < num_classes)).all()):
+    if n and not _all_true((y >= 0) & (y < num_classes)):
         raise ValueError(f"{name} has labels outside [0, {num_classes}) — there are {num_classes} classes")
 
 
