@@ -31,14 +31,15 @@ lab: $(VENV)/.installed-lab
 
 ## make test: every test — unit, notebooks (nbval), release/grade round trips, browser
 test: $(VENV)/.installed-dev browser-deps
+	$(BIN)/cs231n release notebooks assignments --check
 	$(BIN)/python -m pytest -n $(JOBS) tests
-	$(BIN)/python -m pytest -n $(JOBS) --nbval notebooks --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(JOBS) tests
 
 notebooks: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n $(JOBS) --nbval notebooks --sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
 ## Chromium (Debian) for the browser test; skipped with a message where it cannot be installed.
 browser-deps:
@@ -50,6 +51,10 @@ browser-test: $(VENV)/.installed-dev browser-deps
 ## make release: regenerate assignments/ from notebooks/
 release: $(VENV)/.installed-dev
 	$(BIN)/cs231n release notebooks assignments
+
+## make check-release: fail when assignments/ is not what `make release` would write
+check-release: $(VENV)/.installed-dev
+	$(BIN)/cs231n release notebooks assignments --check
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_conv.py
