@@ -31,7 +31,7 @@ def _check_filters(x: Any, w: Any, layer: str) -> None:
 
 
 def conv_forward_naive(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tuple]:
-    """Forward pass of a convolutional layer, one output position at a time.
+    """Forward pass of a convolutional layer, one example and one output position at a time.
 
     Inputs:
     - x: input, shape (N, C, H, W)
@@ -55,12 +55,14 @@ def conv_forward_naive(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, t
     xp = xp_of(x, w, b)
     x_pad = pad_spatial(x, win.pad)
     H_out, W_out = win.out
-    out = xp.zeros((x.shape[0], F, H_out, W_out), dtype=xp.result_type(x, w, b))
-    for i in range(H_out):
-        for j in range(W_out):
-            window = x_pad[:, :, win.rows(i), win.cols(j)]  # (N, C, HH, WW)
-            # one dot product per (example, filter): sum over channels and filter taps
-            out[:, :, i, j] = xp.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    N = x.shape[0]
+    out = xp.zeros((N, F, H_out, W_out), dtype=xp.result_type(x, w, b))
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                window = x_pad[n, :, win.rows(i), win.cols(j)]  # (C, HH, WW)
+                # one dot product per filter: sum over channels and filter taps
+                out[n, :, i, j] = (w * window).sum(axis=(1, 2, 3)) + b
     return out, (x, w, b, conv_param, win)
 
 
@@ -83,12 +85,13 @@ def conv_backward_naive(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
     dx_pad = xp.zeros(x_pad.shape, dtype=xp.result_type(x, dout))
     dw = xp.zeros(w.shape, dtype=xp.result_type(w, dout))
     H_out, W_out = win.out
-    for i in range(H_out):
-        for j in range(W_out):
-            rows, cols = win.rows(i), win.cols(j)
-            g = dout[:, :, i, j]  # (N, F): how much each example wants each filter's output to move
-            dx_pad[:, :, rows, cols] += xp.tensordot(g, w, axes=([1], [0]))  # (N, C, HH, WW)
-            dw += xp.tensordot(g, x_pad[:, :, rows, cols], axes=([0], [0]))  # (F, C, HH, WW)
+    for n in range(x.shape[0]):
+        for i in range(H_out):
+            for j in range(W_out):
+                rows, cols = win.rows(i), win.cols(j)
+                g = dout[n, :, i, j]  # (F,): how much the loss wants each filter's output to move
+                dx_pad[n, :, rows, cols] += xp.tensordot(g, w, axes=1)  # (C, HH, WW)
+                dw += g[:, None, None, None] * x_pad[n, :, rows, cols]  # (F, C, HH, WW)
     dx = unpad_spatial(dx_pad, win.pad)
     db = dout.sum(axis=(0, 2, 3))
     # astype copies dx out of the padded buffer (unpad_spatial returns a view of it)
