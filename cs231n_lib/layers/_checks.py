@@ -107,4 +107,13 @@ def check_vector(v: Any, name: str, length: int, what: str) -> None:
         raise ValueError(f"{name} must have {length} entries ({what}), got shape {tuple(v.shape)}")
 
 
-__all__ = ["Window", "conv_window", "pool_window", "check_input_4d", "check_dout", "check_vector"]
+def check_filters(x: Any, w: Any, layer: str) -> None:
+    """Conv filters ``w`` must be (F, C, HH, WW) with the channel count of ``x``."""
+    check_float_array(w, "w", 4, "(F, C, HH, WW)")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"{layer}: x has {x.shape[1]} channels (shape {tuple(x.shape)}) but w "
+                         f"expects {w.shape[1]} (shape {tuple(w.shape)}); w must be (F, C, HH, WW)")
+
+
+__all__ = ["Window", "conv_window", "pool_window", "check_input_4d", "check_dout", "check_vector",
+           "check_filters"]

@@ -18,16 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp_of
-from ..validate import check_float_array
 from ..windows import pad_spatial, unpad_spatial
-from ._checks import check_dout, check_input_4d, check_vector, conv_window
-
-
-def _check_filters(x: Any, w: Any, layer: str) -> None:
-    check_float_array(w, "w", 4, "(F, C, HH, WW)")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"{layer}: x has {x.shape[1]} channels (shape {tuple(x.shape)}) but w "
-                         f"expects {w.shape[1]} (shape {tuple(w.shape)}); w must be (F, C, HH, WW)")
+from ._checks import check_dout, check_filters, check_input_4d, check_vector, conv_window
 
 
 def conv_forward_naive(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tuple]:
@@ -48,7 +40,7 @@ def conv_forward_naive(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, t
     - cache: (x, w, b, conv_param, window geometry)
     """
     check_input_4d(x)
-    _check_filters(x, w, "conv_forward_naive")
+    check_filters(x, w, "conv_forward_naive")
     F, _, HH, WW = w.shape
     check_vector(b, "b", F, "F")
     win = conv_window(x, HH, WW, conv_param, "conv_forward_naive")

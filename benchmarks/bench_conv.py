@@ -1,0 +1,437 @@
+"""How fast is ``conv_forward_fast`` + ``conv_backward_fast``, next to PyTorch?
+
+Run ``make bench`` (or ``python benchmarks/bench_conv.py``). It times, in float32:
+
+1. forward + backward of ``cs231n_lib.fast_layers`` against PyTorch's ``conv2d`` on the CPU
+   (input and weight requiring grad, so PyTorch computes dx, dw and db too), on the four
+   cases of the spec;
+2. the reference ``conv_forward_naive`` + ``conv_backward_naive`` on the first case, for the
+   fast/naive speed-up;
+3. the memory of the fast conv: the unfolded matrix per case (its size, computed) and the
+   peak of everything NumPy allocated during forward + backward (``tracemalloc``);
+4. with ``--gpu``, or automatically when CuPy and a CUDA GPU are present, the fast layers on
+   CuPy against PyTorch with cuDNN on the same cases.
+
+How it measures, and why: every implementation runs in its OWN process (``--worker``), and
+the processes alternate, ours, PyTorch, ours, ... for ``--rounds`` rounds; each side keeps its
+best time per case over all rounds. In one shared process the two libraries' thread pools
+(OpenBLAS's and PyTorch's OpenMP workers keep spinning for a while after their work) steal
+the 2 cores from each other and both look slower than they are. Best-of-N is the usual
+estimate of what the code costs when nothing else is running; the machine may be shared.
+
+``--write benchmarks/RESULTS.md`` records the results with the date, the machine and the
+library versions.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# (name, N, C, H, W, F, HH, stride, pad): the spec's four cases
+CASES = [
+    ("N64 3->32 32x32 F3 P1", 64, 3, 32, 32, 32, 3, 1, 1),
+    ("N64 32->64 16x16 F3 P1", 64, 32, 16, 16, 64, 3, 1, 1),
+    ("N8 64->64 56x56 F3 P1", 8, 64, 56, 56, 64, 3, 1, 1),
+    ("N8 3->96 227x227 F11 S4", 8, 3, 227, 227, 96, 11, 4, 0),
+]
+BAR_CPU, BAR_GPU, BAR_NAIVE = 1.5, 2.0, 100.0
+
+
+def out_size(size: int, f: int, stride: int, pad: int) -> int:
+    return (size + 2 * pad - f) // stride + 1
+
+
+# --------------------------------------------------------------------------------------------
+# Workers: each runs in its own process and prints one JSON object
+# --------------------------------------------------------------------------------------------
+def best_of(step, reps: int, sync=lambda: None) -> dict:
+    """Run ``step`` twice untimed (warm-up), then ``reps`` times; best and median in ms."""
+    for _ in range(2):
+        step()
+    sync()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        sync()
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return {"best": times[0], "median": times[len(times) // 2]}
+
+
+def worker_ours(reps: int, gpu: bool) -> dict:
+    import numpy as np
+
+    from cs231n_lib import backend
+    from cs231n_lib.fast_layers import conv_backward_fast, conv_forward_fast
+
+    backend.use("gpu" if gpu else "cpu")
+    xp = backend.default_xp()
+    sync = (lambda: xp.cuda.Device().synchronize()) if gpu else (lambda: None)
+    results = {}
+    for name, N, C, H, W, F, HH, S, P in CASES:
+        rng = np.random.default_rng(0)
+        Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
+        x, w, b, dout = (xp.asarray(rng.standard_normal(shape, dtype=np.float32))
+                         for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+        conv_param = {"stride": S, "pad": P}
+
+        def step():
+            out, cache = conv_forward_fast(x, w, b, conv_param)
+            conv_backward_fast(dout, cache)  # the cache (and its unfolded matrix) dies here
+
+        results[name] = best_of(step, reps, sync)
+    return results
+
+
+def worker_textbook(reps: int) -> dict:
+    """The straightforward NumPy version, for comparison: the textbook im2col layout of
+    ``cs231n_lib.im2col`` (``im2col``/``col2im``), one matrix product each way."""
+    import numpy as np
+
+    from cs231n_lib.im2col import col2im, im2col
+
+    results = {}
+    for name, N, C, H, W, F, HH, S, P in CASES:
+        rng = np.random.default_rng(0)
+        Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
+        x, w, b, dout = (rng.standard_normal(shape, dtype=np.float32)
+                         for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+
+        def step():
+            cols = im2col(x, HH, HH, S, P)  # (C*HH*WW, N*Ho*Wo)
+            w2 = w.reshape(F, -1)
+            out = (w2 @ cols + b[:, None]).reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)
+            out = np.ascontiguousarray(out)
+            d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+            dw, db = d2 @ cols.T, d2.sum(axis=1)
+            dx = col2im(w2.T @ d2, x.shape, HH, HH, S, P)
+            return out, dx, dw, db
+
+        results[name] = best_of(step, reps)
+    return results
+
+
+def worker_torch(reps: int, gpu: bool) -> dict:
+    import torch
+
+    device = "cuda" if gpu else "cpu"
+    if gpu:
+        torch.backends.cudnn.benchmark = True  # let cuDNN pick its fastest algorithm
+    sync = torch.cuda.synchronize if gpu else (lambda: None)
+    results = {}
+    for name, N, C, H, W, F, HH, S, P in CASES:
+        gen = torch.Generator().manual_seed(0)
+        Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
+        x, w, b, dout = (torch.randn(shape, generator=gen).to(device)
+                         for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+        for t in (x, w, b):
+            t.requires_grad_(True)
+
+        def step():
+            out = torch.nn.functional.conv2d(x, w, b, stride=S, padding=P)
+            out.backward(dout)
+            x.grad = w.grad = b.grad = None
+
+        results[name] = best_of(step, reps, sync)
+    return results
+
+
+def worker_naive(reps: int, batch: int) -> dict:
+    import numpy as np
+
+    from cs231n_lib.layers import conv_backward_naive, conv_forward_naive
+
+    name, N, C, H, W, F, HH, S, P = CASES[0]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, C, H, W), dtype=np.float32)
+    w = rng.standard_normal((F, C, HH, HH), dtype=np.float32)
+    b = rng.standard_normal(F, dtype=np.float32)
+    dout = rng.standard_normal((batch, F, out_size(H, HH, S, P), out_size(W, HH, S, P)),
+                               dtype=np.float32)
+
+    def step():
+        out, cache = conv_forward_naive(x, w, b, {"stride": S, "pad": P})
+        conv_backward_naive(dout, cache)
+
+    timing = best_of(step, reps)
+    return {name: {**timing, "batch": batch, "full_batch": N}}
+
+
+def worker_memory() -> dict:
+    """Peak bytes NumPy allocates during one forward + backward (inputs excluded)."""
+    import tracemalloc
+
+    import numpy as np
+
+    from cs231n_lib.fast_layers import conv_backward_fast, conv_forward_fast
+
+    results = {}
+    for name, N, C, H, W, F, HH, S, P in CASES:
+        rng = np.random.default_rng(0)
+        Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
+        x, w, b, dout = (rng.standard_normal(shape, dtype=np.float32)
+                         for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+        tracemalloc.start()
+        out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P})
+        grads = conv_backward_fast(dout, cache)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        grid, cols = cache[5], cache[6]
+        results[name] = {
+            "peak": peak,
+            "cols_shape": list(cols.shape),
+            "cols_bytes": cols.nbytes,
+            "textbook_cols_bytes": C * HH * HH * N * Ho * Wo * 4,
+            "results_bytes": out.nbytes + sum(g.nbytes for g in grads),
+        }
+        del out, cache, grads
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# The driver
+# --------------------------------------------------------------------------------------------
+def run_worker(*args: str, env: dict | None = None) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {' '.join(args)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def alternate(kinds: list[str], rounds: int, reps: int, log, env: dict | None = None) -> dict:
+    """Each kind in its own process, alternating, ``rounds`` times; best per case."""
+    best: dict = {k: {} for k in kinds}
+    for r in range(rounds):
+        order = kinds if r % 2 == 0 else kinds[::-1]
+        for kind in order:
+            res = run_worker(kind, "--reps", str(reps), env=env)
+            for case, t in res.items():
+                prev = best[kind].get(case)
+                best[kind][case] = t["best"] if prev is None else min(prev, t["best"])
+            log(f"  round {r + 1}/{rounds} {kind:10s} " +
+                "  ".join(f"{res[c[0]]['best']:7.1f}" for c in CASES) + "  ms")
+    return best
+
+
+def gpu_present() -> bool:
+    from cs231n_lib import backend
+    return backend.gpu_available()
+
+
+def machine() -> dict:
+    import numpy as np
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__}
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["blas"] = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:
+        info["blas"] = "unknown"
+    try:
+        import torch
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        info["torch"] = "not installed"
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        info[var] = os.environ.get(var, "(unset)")
+    return info
+
+
+def geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def cpu_table(cpu: dict, title: str) -> list[str]:
+    names = [c[0] for c in CASES]
+    ratios = [cpu["ours"][n] / cpu["torch"][n] for n in names]
+    lines = [title, "",
+             "| case | ours (ms) | PyTorch (ms) | ours / PyTorch | textbook im2col (ms) | "
+             "textbook / PyTorch |", "|---|---:|---:|---:|---:|---:|"]
+    for n, r in zip(names, ratios):
+        tb = cpu["textbook"][n]
+        lines.append(f"| {n} | {cpu['ours'][n]:.1f} | {cpu['torch'][n]:.1f} | {r:.2f}x | "
+                     f"{tb:.1f} | {tb / cpu['torch'][n]:.2f}x |")
+    g = geomean(ratios)
+    gt = geomean([cpu["textbook"][n] / cpu["torch"][n] for n in names])
+    lines += [f"| **geometric mean** | | | **{g:.2f}x** | | {gt:.2f}x |", "",
+              f"Bar: at most {BAR_CPU}x PyTorch (geometric mean): "
+              f"**{'met' if g <= BAR_CPU else 'not met'}**.", ""]
+    return lines
+
+
+def report(cpu: dict, cpu_native: dict | None, naive: dict, memory: dict, gpu: dict | None,
+           info: dict, args) -> str:
+    names = [c[0] for c in CASES]
+    lines = cpu_table(cpu, "## CPU, float32, forward + backward (dx, dw, db)")
+    lines += ["'ours' is `conv_forward_fast` + `conv_backward_fast` (the wide im2col layout); "
+              "'textbook im2col' is the same three matrix products on the (C*HH*WW, "
+              "N*H_out*W_out) matrix of `cs231n_lib.im2col.im2col`/`col2im`, the "
+              "straightforward NumPy version. Where the time goes: benchmarks/README.md, "
+              "'Reading the results'.", ""]
+    if cpu_native is not None:
+        lines += cpu_table(cpu_native, "### The same, OpenBLAS choosing its own kernels")
+        lines += [f"This machine's environment sets OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}, "
+                  "which makes NumPy's OpenBLAS use the kernels written for that CPU family "
+                  "(Haswell: AVX2; on this AVX-512 CPU that is about half the matrix-product "
+                  "speed). PyTorch's CPU kernels do not read it. This second run removes the "
+                  "variable from every worker's environment, as on a machine where nobody set "
+                  "it.", ""]
+
+    n0 = names[0]
+    nv = naive[n0]
+    naive_ms = nv["best"] * nv["full_batch"] / nv["batch"]
+    speedup = naive_ms / cpu["ours"][n0]
+    batch = ("on the full batch" if nv["batch"] == nv["full_batch"] else
+             f"on a batch of {nv['batch']}, scaled per image to {nv['full_batch']}")
+    lines += ["## Fast vs naive", "",
+              f"`conv_forward_naive` + `conv_backward_naive` on {n0}, timed {batch}: "
+              f"{naive_ms:.1f} ms; fast: {cpu['ours'][n0]:.1f} ms; speed-up **{speedup:.0f}x** "
+              f"(bar: at least {BAR_NAIVE:.0f}x: **{'met' if speedup >= BAR_NAIVE else 'not met'}**"
+              ").", ""]
+
+    lines += ["## Memory of the fast conv", "",
+              "The unfolded matrix (`cols`, float32) is the one large temporary; it lives in "
+              "the cache from forward to backward. 'wide' is the layout the fast layer builds "
+              "(each output row computed Wq wide), 'textbook' the (C*HH*WW, N*H_out*W_out) "
+              "matrix of `im2col`. The backward pass folds dx back a block of images at a time, "
+              "so its `dcols` (as large as `cols`) never exists whole. Peak: everything NumPy "
+              "allocated during one forward + backward (tracemalloc), outputs and gradients "
+              "included.", "",
+              "| case | cols shape (wide) | cols (wide) | cols (textbook) | peak | "
+              "outputs + gradients |", "|---|---|---:|---:|---:|---:|"]
+    mb = 1 << 20
+    for n in names:
+        m = memory[n]
+        lines.append(f"| {n} | {m['cols_shape'][0]} x {m['cols_shape'][1]} | "
+                     f"{m['cols_bytes'] / mb:.1f} MiB | {m['textbook_cols_bytes'] / mb:.1f} MiB | "
+                     f"{m['peak'] / mb:.1f} MiB | {m['results_bytes'] / mb:.1f} MiB |")
+    lines.append("")
+
+    lines += ["## GPU, float32: CuPy vs PyTorch + cuDNN", ""]
+    if gpu is None:
+        lines += ["Not measured: no GPU (CuPy and a CUDA device) was available on this machine. "
+                  "`make bench` on a GPU machine fills this table (and `make gpu-test` checks "
+                  "that the GPU numbers equal the CPU path's to float32 rounding).", "",
+                  "| case | ours, CuPy (ms) | PyTorch cuDNN (ms) | ratio |", "|---|---:|---:|---:|"]
+        lines += [f"| {n} | not measured | not measured | not measured |" for n in names]
+    else:
+        gratios = [gpu["ours-gpu"][n] / gpu["torch-gpu"][n] for n in names]
+        lines += ["| case | ours, CuPy (ms) | PyTorch cuDNN (ms) | ours / PyTorch |",
+                  "|---|---:|---:|---:|"]
+        for n, r in zip(names, gratios):
+            lines.append(f"| {n} | {gpu['ours-gpu'][n]:.2f} | {gpu['torch-gpu'][n]:.2f} | "
+                         f"{r:.2f}x |")
+        lines.append(f"| **geometric mean** | | | **{geomean(gratios):.2f}x** |")
+        lines += ["", f"Bar: every case at most {BAR_GPU}x PyTorch + cuDNN: "
+                  f"**{'met' if max(gratios) <= BAR_GPU else 'not met'}**."]
+    lines.append("")
+
+    lines += ["## Machine and method", "",
+              f"- CPU: {info['cpu']}, {info['cores']} cores; Python {info['python']}, "
+              f"NumPy {info['numpy']} ({info['blas']}), PyTorch {info['torch']} "
+              f"({info.get('torch_threads', '?')} threads)",
+              f"- environment: OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}, "
+              f"OPENBLAS_NUM_THREADS={info['OPENBLAS_NUM_THREADS']}, "
+              f"OMP_NUM_THREADS={info['OMP_NUM_THREADS']}",
+              f"- every figure is the best of {args.reps} timed repetitions (after 2 warm-up "
+              f"ones) in each of {args.rounds} separate processes per implementation, the "
+              "processes alternating ours / PyTorch / textbook; float32, inputs from a seeded "
+              "normal distribution",
+              "- PyTorch: `conv2d(x, w, b)` then `out.backward(dout)` with x, w, b requiring "
+              "grad; ours: `conv_forward_fast` then `conv_backward_fast`; all compute dx, dw "
+              "and db", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument("--reps", type=int, default=10, help="timed repetitions per process")
+    parser.add_argument("--naive-batch", type=int, default=CASES[0][1],
+                        help="batch for the naive conv (default: the full batch)")
+    parser.add_argument("--gpu", action="store_true", help="also time CuPy vs cuDNN (required)")
+    parser.add_argument("--no-gpu", action="store_true", help="skip the GPU rows")
+    parser.add_argument("--native-blas", action="store_true",
+                        help="when OPENBLAS_CORETYPE is set, repeat the CPU comparison without it")
+    parser.add_argument("--write", metavar="PATH", help="write the markdown report there")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:  # inside a measuring process
+        kind = args.worker
+        if kind in ("ours", "ours-gpu"):
+            res = worker_ours(args.reps, gpu=kind.endswith("gpu"))
+        elif kind in ("torch", "torch-gpu"):
+            res = worker_torch(args.reps, gpu=kind.endswith("gpu"))
+        elif kind == "textbook":
+            res = worker_textbook(args.reps)
+        elif kind == "naive":
+            res = worker_naive(args.reps, args.naive_batch)
+        elif kind == "memory":
+            res = worker_memory()
+        else:
+            raise SystemExit(f"unknown worker {kind!r}")
+        print(json.dumps(res))
+        return 0
+
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    info = machine()
+    log(f"{info['cpu']} ({info['cores']} cores), NumPy {info['numpy']}, PyTorch {info['torch']}, "
+        f"OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}")
+    log("CPU, forward + backward, best per process (ms): " + " | ".join(c[0] for c in CASES))
+    kinds = ["ours", "torch", "textbook"]
+    cpu = alternate(kinds, args.rounds, args.reps, log)
+    cpu_native = None
+    if args.native_blas and "OPENBLAS_CORETYPE" in os.environ:
+        log("again, without OPENBLAS_CORETYPE:")
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        cpu_native = alternate(kinds, args.rounds, args.reps, log, env=env)
+    log("naive conv ...")
+    naive = run_worker("naive", "--reps", "2", "--naive-batch", str(args.naive_batch))
+    log("memory ...")
+    memory = run_worker("memory")
+    gpu = None
+    if args.gpu and not gpu_present():
+        raise SystemExit("--gpu: no GPU available (CuPy with a CUDA device); see `cs231n doctor`")
+    if (args.gpu or gpu_present()) and not args.no_gpu:
+        log("GPU ...")
+        gpu = alternate(["ours-gpu", "torch-gpu"], args.rounds, args.reps, log)
+
+    text = report(cpu, cpu_native, naive, memory, gpu, info, args)
+    print(text)
+    if args.write:
+        header = ["# Benchmark results", "",
+                  f"Recorded {datetime.date.today().isoformat()} with "
+                  f"`python benchmarks/bench_conv.py --write {args.write}"
+                  f"{' --native-blas' if cpu_native else ''} --rounds {args.rounds} --reps "
+                  f"{args.reps}` (the script's docstring explains the method).", ""]
+        Path(args.write).write_text("\n".join(header) + "\n" + text)
+        log(f"written to {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Live visualizers for the notebooks: every formula of the notes with a slider next to it.
+
+Each visualizer is three functions, so that what is drawn can be tested:
+
+=====================  ================================  ==============================
+module                 computes                           widget
+=====================  ================================  ==============================
+``output_size``        output size, window positions      W, F, S, P, dilation explorer
+``conv_stepper``       one output number and its sum      the notes' demo, generalised
+``receptive_field``    what a neuron deep in a stack sees receptive fields on a photo
+``im2col_view``        the window, its column, the rows   im2col beside the sliding window
+``param_counter``      FC vs locally connected vs conv    parameter counts for any layer
+``filters``            activation maps of a filter bank   filters and their maps on a photo
+=====================  ================================  ==============================
+
+``compute_*`` returns numbers and arrays (on the device of its inputs), ``render_*`` returns a
+matplotlib figure or an HTML string, ``*_widget()`` returns a :class:`~.common.LiveView`.
+"""
+from .common import PALETTE, Drawing, LiveView
+from .conv_stepper import compute_conv_step, conv_stepper_widget, demo_volume, render_conv_step
+from .filters import compute_activations, filters_widget, hand_made_filters, render_filters
+from .im2col_view import (compute_im2col_shapes, compute_im2col_view, im2col_widget,
+                          render_im2col_view)
+from .output_size import compute_output_size, output_size_widget, render_output_size
+from .param_counter import compute_param_counts, param_counter_widget, render_param_counts
+from .receptive_field import (compute_receptive_field, parse_layers, receptive_field_widget,
+                              render_profiles, render_receptive_field)
+
+__all__ = [
+    "PALETTE", "Drawing", "LiveView",
+    "compute_output_size", "render_output_size", "output_size_widget",
+    "demo_volume", "compute_conv_step", "render_conv_step", "conv_stepper_widget",
+    "parse_layers", "compute_receptive_field", "render_receptive_field", "render_profiles",
+    "receptive_field_widget",
+    "compute_im2col_shapes", "compute_im2col_view", "render_im2col_view", "im2col_widget",
+    "compute_param_counts", "render_param_counts", "param_counter_widget",
+    "hand_made_filters", "compute_activations", "render_filters", "filters_widget",
+]

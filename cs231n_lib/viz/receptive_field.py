@@ -1,0 +1,367 @@
+"""Receptive-field viewer: which pixels of a photograph one neuron deep in a stack can see.
+
+A neuron after one conv layer sees an ``F x F`` window of the image (``F_eff x F_eff`` with
+dilation). A neuron after two layers sees the windows of all the first-layer neurons it reads,
+so its field grows by ``(F_eff - 1) * jump`` per layer, where ``jump`` is the product of the
+strides below (how far apart neighbouring neurons of that layer look). Three stacked 3x3 layers
+reach 7x7, like one 7x7 layer, with fewer weights (27 C^2 against 49 C^2).
+
+Not every pixel of the field counts the same: the number of paths from a pixel up to the
+neuron (through every intermediate neuron) is largest in the centre. :func:`compute_receptive_field`
+counts those paths; the count map is exactly the gradient of the neuron with respect to the
+image when all weights are 1 (the tests check this against the reference conv layer).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Sequence
+
+import ipywidgets as widgets
+
+from ..backend import np
+from ..geometry import (ConvGeometryError, ReceptiveField, conv_output_size,
+                        receptive_fields)
+from ..validate import check_int
+from .common import (COUNT_CMAP, FONT, PALETTE, Drawing, Html, LiveView, as_rgb8, colorize, escape,
+                     hex_rgb, host, img_html, int_slider, new_figure)
+
+__all__ = [
+    "PRESETS", "parse_layers", "format_layers", "fitting_image_size", "ReceptiveFieldView",
+    "compute_receptive_field", "render_receptive_field", "render_profiles", "receptive_field_widget",
+]
+
+#: stacks to start from: the notes' examples and two real first layers
+PRESETS = {
+    "one 3x3": "3x3",
+    "two 3x3 (5x5 view)": "3x3, 3x3",
+    "three 3x3 (7x7 view)": "3x3, 3x3, 3x3",
+    "one 7x7": "7x7",
+    "3x3 dilated 1, 2, 4": "3x3, 3x3 d2, 3x3 d4",
+    "3x3 stride 2, three times": "3x3 s2, 3x3 s2, 3x3 s2",
+    "AlexNet conv1 + pool": "11x11 s4 p0, 3x3 s2 p0",
+    "VGG: two blocks": "3x3, 3x3, 2x2 s2, 3x3, 3x3, 2x2 s2",
+}
+
+_TOKEN = re.compile(r"^\s*(\d+)\s*x\s*(\d+)((?:\s+[sdp]\d+)*)\s*$")
+
+
+def parse_layers(text: str) -> list[dict[str, int]]:
+    """Read a stack written as ``"3x3, 3x3 d2, 11x11 s4 p0"``: one ``FxF`` per layer, then
+    optional ``s`` (stride, default 1), ``d`` (dilation, default 1), ``p`` (padding; default
+    half the dilated span, ``d*(F - 1)//2``, which keeps a stride-1 layer's size).
+
+    Returns a list of dicts with keys F, S, P, dilation (the form :mod:`cs231n_lib.geometry`
+    takes). Raises ``ValueError`` naming the part it cannot read.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("layers: write at least one layer, e.g. '3x3, 3x3 s2, 3x3 d2'")
+    layers = []
+    for i, part in enumerate(text.split(",")):
+        m = _TOKEN.match(part)
+        if not m:
+            raise ValueError(f"layers: cannot read layer {i + 1} {part.strip()!r}; write it as "
+                             "FxF with optional s<stride> d<dilation> p<padding>, e.g. '3x3 s2'")
+        FH, FW = int(m.group(1)), int(m.group(2))
+        if FH != FW or FH < 1:
+            raise ValueError(f"layers: layer {i + 1} {part.strip()!r} must be a square filter of size "
+                             "at least 1 (this viewer draws square fields)")
+        opts = {k: int(v) for k, v in re.findall(r"([sdp])(\d+)", m.group(3) or "")}
+        S, D = opts.get("s", 1), opts.get("d", 1)
+        if S < 1 or D < 1:
+            raise ValueError(f"layers: layer {i + 1} {part.strip()!r}: stride and dilation must be >= 1")
+        layers.append({"F": FH, "S": S, "P": opts.get("p", D * (FH - 1) // 2), "dilation": D})
+    return layers
+
+
+def format_layers(layers: Sequence[dict[str, int]]) -> str:
+    """The inverse of :func:`parse_layers` (options left out where they are the defaults)."""
+    parts = []
+    for layer in layers:
+        F, S, P, D = layer["F"], layer.get("S", 1), layer.get("P", 0), layer.get("dilation", 1)
+        text = f"{F}x{F}" + (f" s{S}" if S != 1 else "") + (f" d{D}" if D != 1 else "")
+        parts.append(text + (f" p{P}" if P != D * (F - 1) // 2 else ""))
+    return ", ".join(parts)
+
+
+def _sizes(layers: Sequence[dict[str, int]], n: int) -> list[int]:
+    """Size of each layer's output for an ``n``-pixel input (raises when one does not fit)."""
+    sizes = []
+    for i, layer in enumerate(layers):
+        try:
+            n = conv_output_size(n, layer["F"], layer["S"], layer["P"], layer["dilation"])
+        except ConvGeometryError as exc:
+            raise ConvGeometryError(f"layer {i + 1} ({format_layers([layer])}) on a {n}-pixel "
+                                    f"input: {exc}") from None
+        sizes.append(n)
+    return sizes
+
+
+def fitting_image_size(layers: Sequence[dict[str, int]], near: int = 128, search: int = 256) -> int:
+    """The smallest image size ``>= near`` for which every layer of the stack fits exactly
+    (strides must divide what is left of the input at every layer)."""
+    for n in range(near, near + search):
+        try:
+            _sizes(layers, n)
+            return n
+        except ConvGeometryError:
+            continue
+    _sizes(layers, near)  # raises with the arithmetic of the first layer that does not fit
+    raise ValueError(f"layers: no image size between {near} and {near + search} fits every layer")
+
+
+@dataclass(frozen=True)
+class ReceptiveFieldView:
+    """What one neuron at each depth of a stack sees, on an ``H x W`` image.
+
+    For layer ``l`` (0-based) of ``L``: ``sizes[l]`` its output size, ``fields[l]`` the
+    receptive field (size and jump) from the geometry, ``neurons[l]`` the (row, col) of the
+    neuron looked at, ``boxes[l]`` the image rows and columns it sees (first, last, clipped to
+    the image), ``counts[l]`` (H, W) the number of paths from each pixel to that neuron.
+    """
+    layers: list[dict[str, int]]
+    image_size: tuple[int, int]
+    point: tuple[int, int]
+    sizes: list[int]
+    fields: list[ReceptiveField]
+    neurons: list[tuple[int, int]]
+    boxes: list[tuple[int, int, int, int]]
+    counts: list[Any]
+
+    @property
+    def top_size(self) -> int:
+        """Receptive field of the top layer (pixels, one axis; before clipping to the image)."""
+        return self.fields[-1].size
+
+
+def _back_project(counts: Any, layer: dict[str, int], n_in: tuple[int, int]) -> Any:
+    """Path counts at a layer's input from path counts at its output: every output neuron
+    hands its count to each of its ``F x F`` taps (the transpose of the convolution with an
+    all-ones filter). Taps that land in the zero padding are dropped."""
+    F, S, P, D = layer["F"], layer["S"], layer["P"], layer["dilation"]
+    h, w = counts.shape
+    padded = np.zeros((n_in[0] + 2 * P, n_in[1] + 2 * P), dtype=counts.dtype)
+    for u in range(F):
+        for v in range(F):
+            padded[u * D:u * D + S * (h - 1) + 1:S, v * D:v * D + S * (w - 1) + 1:S] += counts
+    return padded[P:P + n_in[0], P:P + n_in[1]]
+
+
+def _nearest_neuron(field: ReceptiveField, n_out: int, pixel: int) -> int:
+    """The neuron whose field is centred closest to ``pixel`` (image coordinates).
+    Neuron ``i``'s field is centred at ``start + i*jump`` (pixel ``p`` spans [p, p+1))."""
+    i = round((pixel + 0.5 - field.start) / field.jump)
+    return int(min(max(i, 0), n_out - 1))
+
+
+def compute_receptive_field(layers: Sequence[dict[str, int]] | str,
+                            image_size: Sequence[int] = (128, 128),
+                            point: Sequence[int] | None = None) -> ReceptiveFieldView:
+    """Receptive fields of a stack of conv (or pooling) layers, over an image.
+
+    Inputs:
+    - layers: dicts with F, S, P, dilation (or the text form of :func:`parse_layers`)
+    - image_size: (H, W) of the image; every layer must fit it exactly
+    - point: (row, col) of the image to look at (default: the centre); at each depth the
+      neuron whose field is centred closest to it is chosen
+
+    Returns a :class:`ReceptiveFieldView`.
+    """
+    if isinstance(layers, str):
+        layers = parse_layers(layers)
+    layers = [dict(F=l["F"], S=l.get("S", 1), P=l.get("P", 0), dilation=l.get("dilation", 1))
+              for l in layers]
+    if not layers:
+        raise ValueError("layers: the stack is empty; give at least one layer")
+    H, W = (check_int(image_size[0], "image_size[0]", 1), check_int(image_size[1], "image_size[1]", 1))
+    point = (H // 2, W // 2) if point is None else (check_int(point[0], "point[0]", 0),
+                                                      check_int(point[1], "point[1]", 0))
+    if point[0] >= H or point[1] >= W:
+        raise ValueError(f"point {point} is outside the {H}x{W} image")
+    rows, cols = _sizes(layers, H), _sizes(layers, W)
+    fields = receptive_fields(layers)
+    inputs = [(H, W)] + list(zip(rows, cols))[:-1]
+    neurons, boxes, counts = [], [], []
+    for top in range(len(layers)):
+        r = _nearest_neuron(fields[top], rows[top], point[0])
+        c = _nearest_neuron(fields[top], cols[top], point[1])
+        grid = np.zeros((rows[top], cols[top]), dtype=np.int64)
+        grid[r, c] = 1
+        for l in range(top, -1, -1):  # down the stack to the image
+            grid = _back_project(grid, layers[l], inputs[l])
+        seen_r, seen_c = np.nonzero(grid.any(axis=1))[0], np.nonzero(grid.any(axis=0))[0]
+        neurons.append((r, c))
+        boxes.append((int(seen_r[0]), int(seen_r[-1]), int(seen_c[0]), int(seen_c[-1]))
+                     if seen_r.size else (r, r, c, c))
+        counts.append(grid)
+    return ReceptiveFieldView(layers, (H, W), point, rows, fields, neurons, boxes, counts)
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+_LAYER_COLOURS = ["#f58518", "#54a24b", "#4c78a8", "#e45756", "#b279a2", "#9d755d", "#72b7b2", "#eeca3b"]
+
+
+def _draw_box(rgb: Any, box: tuple[int, int, int, int], scale: int, colour: str,
+              origin: tuple[int, int] = (0, 0), width: int = 2) -> None:
+    """Draw the outline of image rows r0..r1, columns c0..c1 (inclusive) into an enlarged
+    picture ``rgb`` (``scale`` screen pixels per image pixel; ``origin`` is the image pixel at
+    the picture's corner). Parts outside the picture are left out."""
+    r0, r1, c0, c1 = box
+    top, bottom = (r0 - origin[0]) * scale, (r1 + 1 - origin[0]) * scale - 1
+    left, right = (c0 - origin[1]) * scale, (c1 + 1 - origin[1]) * scale - 1
+    H, W = rgb.shape[:2]
+    colour = hex_rgb(colour)
+    rows = slice(max(top, 0), min(bottom + 1, H))
+    cols = slice(max(left, 0), min(right + 1, W))
+    for edge in range(width):
+        for r in (top + edge, bottom - edge):
+            if 0 <= r < H:
+                rgb[r, cols] = colour
+        for c in (left + edge, right - edge):
+            if 0 <= c < W:
+                rgb[rows, c] = colour
+
+
+def _profile_svg(counts: Any, first_col: int, width: int = 260, height: int = 150) -> str:
+    """Bars of the path counts along one row of the image (an inline SVG chart)."""
+    top = max(int(counts.max()), 1)
+    n = len(counts)
+    bar = (width - 40) / max(n, 1)
+    plot_h = height - 34
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'style="{FONT}">']
+    for k, value in enumerate(counts):
+        h = plot_h * float(value) / top
+        parts.append(f'<rect x="{30 + k * bar:.1f}" y="{8 + plot_h - h:.1f}" '
+                     f'width="{max(bar - 0.5, 0.5):.1f}" height="{h:.1f}" '
+                     f'fill="{PALETTE["highlight"]}"/>')
+    parts.append(f'<line x1="29" y1="{8 + plot_h}" x2="{width - 8}" y2="{8 + plot_h}" stroke="#888"/>')
+    parts.append(f'<text x="26" y="16" font-size="10" text-anchor="end">{top}</text>')
+    parts.append(f'<text x="26" y="{8 + plot_h}" font-size="10" text-anchor="end">0</text>')
+    parts.append(f'<text x="30" y="{height - 12}" font-size="10">column {first_col}</text>')
+    parts.append(f'<text x="{width - 8}" y="{height - 12}" font-size="10" text-anchor="end">'
+                 f'{first_col + n - 1}</text>')
+    parts.append(f'<text x="{width / 2:.0f}" y="{height - 1}" font-size="10" text-anchor="middle" '
+                 f'fill="{PALETTE["muted"]}">paths from each pixel of the centre row</text></svg>')
+    return "".join(parts)
+
+
+def render_receptive_field(view: ReceptiveFieldView, image: Any) -> Html:
+    """Three panels: the image with one box per depth (what one neuron after layer 1, 2, ...
+    sees); a close-up with the top neuron's path counts laid over the pixels; the counts along
+    the row through the centre of its field. HTML with inline pictures (fast to redraw)."""
+    rgb = as_rgb8(host(image))
+    H, W = view.image_size
+    colours = [_LAYER_COLOURS[l % len(_LAYER_COLOURS)] for l in range(len(view.layers))]
+
+    scale = max(1, 260 // max(H, W))
+    whole = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    for box, colour in zip(view.boxes, colours):
+        _draw_box(whole, box, scale, colour)
+    r, c = view.point
+    whole[r * scale:(r + 1) * scale, c * scale:(c + 1) * scale] = 255  # the point looked at
+
+    # close-up: the top field plus a margin, path counts over a faded image
+    r0, r1, c0, c1 = view.boxes[-1]
+    m = max(2, (r1 - r0 + 1) // 4)
+    rs, cs = slice(max(r0 - m, 0), min(r1 + m + 1, H)), slice(max(c0 - m, 0), min(c1 + m + 1, W))
+    top = view.counts[-1]
+    crop = rgb[rs, cs].astype(np.float64) * 0.55 + 0.45 * 255
+    heat = colorize(top[rs, cs], COUNT_CMAP, 0, max(int(top.max()), 1)).astype(np.float64)
+    seen = top[rs, cs] > 0
+    crop[seen] = 0.8 * heat[seen] + 0.2 * crop[seen]
+    zoom_scale = max(1, 260 // max(crop.shape[:2]))
+    close = np.repeat(np.repeat(crop.astype(np.uint8), zoom_scale, axis=0), zoom_scale, axis=1)
+    for box, colour in zip(view.boxes, colours):
+        _draw_box(close, box, zoom_scale, colour, origin=(rs.start, cs.start),
+                  width=2 if zoom_scale > 6 else 1)
+
+    row = (r0 + r1) // 2
+    legend = "".join(
+        f'<div style="color:{colour};white-space:nowrap;">layer {l + 1} ({escape(_short(layer))}): '
+        f'sees {f.size}x{f.size}</div>'
+        for l, (layer, f, colour) in enumerate(zip(view.layers, view.fields, colours)))
+    return Html(
+        f'<div style="{FONT}">'
+        + img_html(whole, 1, f"{H}x{W} image, point ({r}, {c}): one box per layer")
+        + img_html(close, 1, f"close-up: paths to the top neuron "
+                              f"({view.top_size}x{view.top_size} field)")
+        + f'<div style="display:inline-block;vertical-align:top;font-size:12px;">{legend}'
+        + _profile_svg(top[row, cs], cs.start) + "</div></div>")
+
+
+def _short(layer: dict[str, int]) -> str:
+    return format_layers([layer])
+
+
+def render_profiles(views: dict[str, ReceptiveFieldView]) -> Any:
+    """How the paths to each stack's top neuron spread over the centre row of its field, as a
+    share of that row's paths (so stacks of different depths compare): one line per stack,
+    e.g. three 3x3 layers against one 7x7 (same width, different weighting)."""
+    fig = new_figure(6.0, 2.8)
+    ax = fig.add_axes([0.11, 0.18, 0.85, 0.74])
+    for k, (label, view) in enumerate(views.items()):
+        top = view.counts[-1]
+        r0, r1, c0, c1 = view.boxes[-1]
+        row = top[(r0 + r1) // 2].astype(np.float64)
+        centre = (c0 + c1) / 2
+        x = np.arange(row.size) - centre
+        keep = (x >= -view.top_size) & (x <= view.top_size)
+        ax.step(x[keep], 100 * row[keep] / row.sum(), where="mid",
+                label=f"{label}: {view.top_size}x{view.top_size}",
+                color=_LAYER_COLOURS[k % len(_LAYER_COLOURS)], linewidth=1.8)
+    ax.set_xlabel("pixels from the centre of the field", fontsize=9)
+    ax.set_ylabel("share of the paths (%)", fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Widget
+# --------------------------------------------------------------------------------------------
+@lru_cache(maxsize=16)
+def _photo(name: str, size: int) -> Any:
+    from ..data import load_photo
+    return load_photo(name, size=size)
+
+
+def receptive_field_widget(photo: str = "astronaut", preset: str = "three 3x3 (7x7 view)",
+                           near: int = 128) -> LiveView:
+    """A photograph, a stack of layers (pick a preset or type one: ``"3x3, 3x3 d2"``), and the
+    point to look at. The image is resized to the nearest size that every layer fits."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
+    controls = {
+        "photo": widgets.Dropdown(options=["astronaut", "chelsea", "coffee", "camera", "brick"],
+                                  value=photo, description="photo",
+                                  layout=widgets.Layout(width="220px")),
+        "preset": widgets.Dropdown(options=list(PRESETS) + ["(typed)"], value=preset,
+                                   description="stack", layout=widgets.Layout(width="330px")),
+        "layers": widgets.Text(value=PRESETS[preset], description="layers", continuous_update=False,
+                               layout=widgets.Layout(width="420px")),
+        "row": int_slider("point row", near // 2, 0, near - 1, width="320px"),
+        "col": int_slider("point column", near // 2, 0, near - 1, width="320px"),
+    }
+
+    def view(photo: str, preset: str, layers: str, row: int, col: int) -> Drawing:
+        stack = parse_layers(layers)
+        n = fitting_image_size(stack, near)
+        v = compute_receptive_field(stack, (n, n), (min(row, n - 1), min(col, n - 1)))
+        summary = " -> ".join(f"{f.size}x{f.size}" for f in v.fields)
+        return Drawing(v, render_receptive_field(v, _photo(photo, n)), f"receptive fields {summary}")
+
+    def adjust(live: LiveView, name: str) -> None:
+        if name == "preset" and live.controls["preset"].value in PRESETS:
+            live.controls["layers"].value = PRESETS[live.controls["preset"].value]
+        elif name == "layers":
+            preset = live.controls["preset"].value
+            if PRESETS.get(preset) != live.controls["layers"].value:
+                live.controls["preset"].value = "(typed)"
+
+    return LiveView("Receptive fields on a photograph", controls, view, adjust=adjust,
+                    height="300px", rows=[["photo", "preset"], ["layers"], ["row", "col"]],
+                    name="receptive_field_widget")

@@ -1,0 +1,162 @@
+"""The workbook as a learner uses it: JupyterLab in a real browser (headless Chromium driven by
+Playwright). A notebook opens and runs, a slider of the output-size explorer moves, and the
+displayed result changes. Screenshots go to test-artifacts/.
+
+Needs Debian's chromium at /usr/bin/chromium (``make browser-deps``) and Playwright's Python
+package; the test is skipped, saying which is missing, where they cannot be installed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+NOTEBOOK = "02_spatial_arrangement.ipynb"
+
+# JupyterLab settings for a quiet, deterministic page: render every cell (no windowing, so
+# widgets below the fold exist in the page) and do not ask about news.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+}
+
+
+def _requirements() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (`make browser-deps`) to run "
+                    "the browser test")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("Playwright's Python package is not installed (pip install -e '.[dev]')")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a free localhost port with a random token, serving a copy of the
+    notebook with its stored outputs removed (everything shown comes from this run)."""
+    _requirements()
+    root = tmp_path_factory.mktemp("lab")
+    nb = nbformat.read(ROOT / "notebooks" / NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, root / NOTEBOOK)
+    settings = root / ".lab-settings"
+    for name, values in LAB_SETTINGS.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
+               JUPYTERLAB_WORKSPACES_DIR=str(root / ".lab-workspaces"))
+    log = open(root / "jupyterlab.log", "w")
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail("JupyterLab did not start:\n"
+                                + (root / "jupyterlab.log").read_text()[-3000:])
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?token={token}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_notebook_runs_and_the_output_size_explorer_responds(lab):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(lab)
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            idle = page.locator(".jp-StatusBar-TextItem", has_text="Idle").first
+            expect(idle).to_be_visible(timeout=60_000)
+
+            # Run > Run All Cells, then wait for the last cell: the self-check
+            page.click('.lm-MenuBar-item:has-text("Run")')
+            page.click('li[data-command="runmenu:run-all"]')
+            expect(page.get_by_text("public tests passed: 5/5")).to_be_visible(timeout=240_000)
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                                ).count() == 0, "a cell wrote to stderr"
+            assert page.get_by_text("Traceback").count() == 0
+
+            explorer = page.locator(".widget-vbox", has_text="Output size: (W - F + 2P)/S + 1").first
+            explorer.scroll_into_view_if_needed()
+            output = explorer.locator(".widget-output")
+            expect(output).to_contain_text("(5 - 3 + 2*1)/2 + 1 = 3")
+            expect(output).to_contain_text("output volume: 3x3x2")
+            page.screenshot(path=str(ARTIFACTS / "browser-01-notebook-ran.png"))
+            explorer.screenshot(path=str(ARTIFACTS / "browser-02-explorer-stride-2.png"))
+
+            # move the stride slider one step right with the keyboard: S = 2 -> 3 (invalid)
+            stride = explorer.locator(".widget-slider", has=page.locator("label", has_text="stride S"))
+            handle = stride.locator(".noUi-handle")
+            handle.focus()
+            start = time.perf_counter()
+            handle.press("ArrowRight")
+            expect(output).to_contain_text("7/3", timeout=10_000)
+            invalid_ms = (time.perf_counter() - start) * 1e3
+            expect(stride.locator(".widget-readout")).to_have_text("3")
+            expect(output).to_contain_text("This setting does not work")
+            expect(output).not_to_contain_text("output volume: 3x3x2")
+            explorer.screenshot(path=str(ARTIFACTS / "browser-03-explorer-stride-3-invalid.png"))
+
+            # back left, one press at a time: S = 2, then S = 1 (valid settings again)
+            start = time.perf_counter()
+            handle.press("ArrowLeft")
+            expect(output).to_contain_text("(5 - 3 + 2*1)/2 + 1 = 3", timeout=10_000)
+            back_ms = (time.perf_counter() - start) * 1e3
+            handle.press("ArrowLeft")
+            expect(output).to_contain_text("(5 - 3 + 2*1)/1 + 1 = 5", timeout=10_000)
+            expect(output).to_contain_text("output volume: 5x5x2")
+            expect(stride.locator(".widget-readout")).to_have_text("1")
+            explorer.screenshot(path=str(ARTIFACTS / "browser-04-explorer-stride-1.png"))
+        finally:
+            browser.close()
+    (ARTIFACTS / "browser-timings.json").write_text(json.dumps(
+        {"output-size explorer, key press to new output shown (ms)": {
+            "S 2 -> 3 (invalid)": round(invalid_ms, 1), "S 3 -> 2 (valid)": round(back_ms, 1)}},
+        indent=1) + "\n")
