@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from results_file import write_section  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -285,7 +287,7 @@ def cpu_table(cpu: dict, title: str) -> list[str]:
 def report(cpu: dict, cpu_native: dict | None, naive: dict, memory: dict, gpu: dict | None,
            info: dict, args) -> str:
     names = [c[0] for c in CASES]
-    lines = cpu_table(cpu, "## CPU, float32, forward + backward (dx, dw, db)")
+    lines = cpu_table(cpu, "### CPU, float32, forward + backward (dx, dw, db)")
     lines += ["'ours' is `conv_forward_fast` + `conv_backward_fast` (the wide im2col layout); "
               "'textbook im2col' is the same three matrix products on the (C*HH*WW, "
               "N*H_out*W_out) matrix of `cs231n_lib.im2col.im2col`/`col2im`, the "
@@ -306,13 +308,13 @@ def report(cpu: dict, cpu_native: dict | None, naive: dict, memory: dict, gpu: d
     speedup = naive_ms / cpu["ours"][n0]
     batch = ("on the full batch" if nv["batch"] == nv["full_batch"] else
              f"on a batch of {nv['batch']}, scaled per image to {nv['full_batch']}")
-    lines += ["## Fast vs naive", "",
+    lines += ["### Fast vs naive", "",
               f"`conv_forward_naive` + `conv_backward_naive` on {n0}, timed {batch}: "
               f"{naive_ms:.1f} ms; fast: {cpu['ours'][n0]:.1f} ms; speed-up **{speedup:.0f}x** "
               f"(bar: at least {BAR_NAIVE:.0f}x: **{'met' if speedup >= BAR_NAIVE else 'not met'}**"
               ").", ""]
 
-    lines += ["## Memory of the fast conv", "",
+    lines += ["### Memory of the fast conv", "",
               "The unfolded matrix (`cols`, float32) is the one large temporary; it lives in "
               "the cache from forward to backward. 'wide' is the layout the fast layer builds "
               "(each output row computed Wq wide), 'textbook' the (C*HH*WW, N*H_out*W_out) "
@@ -330,7 +332,7 @@ def report(cpu: dict, cpu_native: dict | None, naive: dict, memory: dict, gpu: d
                      f"{m['peak'] / mb:.1f} MiB | {m['results_bytes'] / mb:.1f} MiB |")
     lines.append("")
 
-    lines += ["## GPU, float32: CuPy vs PyTorch + cuDNN", ""]
+    lines += ["### GPU, float32: CuPy vs PyTorch + cuDNN", ""]
     if gpu is None:
         lines += ["Not measured: no GPU (CuPy and a CUDA device) was available on this machine. "
                   "`make bench` on a GPU machine fills this table (and `make gpu-test` checks "
@@ -349,7 +351,7 @@ def report(cpu: dict, cpu_native: dict | None, naive: dict, memory: dict, gpu: d
                   f"**{'met' if max(gratios) <= BAR_GPU else 'not met'}**."]
     lines.append("")
 
-    lines += ["## Machine and method", "",
+    lines += ["### Machine and method", "",
               f"- CPU: {info['cpu']}, {info['cores']} cores; Python {info['python']}, "
               f"NumPy {info['numpy']} ({info['blas']}), PyTorch {info['torch']} "
               f"({info.get('torch_threads', '?')} threads)",
@@ -423,12 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     text = report(cpu, cpu_native, naive, memory, gpu, info, args)
     print(text)
     if args.write:
-        header = ["# Benchmark results", "",
+        header = ["### Convolution: fast layers against PyTorch", "",
                   f"Recorded {datetime.date.today().isoformat()} with "
                   f"`python benchmarks/bench_conv.py --write {args.write}"
                   f"{' --native-blas' if cpu_native else ''} --rounds {args.rounds} --reps "
                   f"{args.reps}` (the script's docstring explains the method).", ""]
-        Path(args.write).write_text("\n".join(header) + "\n" + text)
+        write_section(args.write, "conv", "\n".join(header) + "\n" + text)
         log(f"written to {args.write}")
     return 0
 

@@ -9,7 +9,7 @@ Each visualizer is built once, then one control is moved back and forth between 
 values; the table gives the median and the best of the repeats. Goal: under 150 ms.
 
     python benchmarks/bench_viz.py               # print the table
-    python benchmarks/bench_viz.py --write benchmarks/VIZ.md
+    python benchmarks/bench_viz.py --write benchmarks/RESULTS.md
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from cs231n_lib import viz
+from results_file import write_section  # benchmarks/ is on sys.path when run as a script
 
 BROWSER_TIMINGS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser-timings.json"
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((name, control, median, best))
         print(f"{name:<26} {control:<9} median {median:7.1f} ms   best {best:7.1f} ms", flush=True)
     lines = [
-        "# Visualizers: slider change to finished redraw",
+        "## Visualizers: slider change to finished redraw",
         "",
         "Measured by `benchmarks/bench_viz.py` (default settings of each widget, one control "
         f"moved back and forth, {args.repeats} moves): compute, render, PNG/HTML, output replaced. "
@@ -90,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             for case, ms in cases.items():
                 lines.append(f"- {what}: {case}: {ms} ms")
     if args.write:
-        with open(args.write, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
+        write_section(args.write, "viz", "\n".join(lines))
     return 0 if all(median < GOAL_MS for _, _, median, _ in rows) else 1
 
 
