@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(cpu, cpu_native, naive, memory, gpu, info, args)
     print(text)
     if args.write:
-        header = ["### Convolution: fast layers against PyTorch", "",
+        header = ["## Convolution: fast layers against PyTorch", "",
                   f"Recorded {datetime.date.today().isoformat()} with "
                   f"`python benchmarks/bench_conv.py --write {args.write}"
                   f"{' --native-blas' if cpu_native else ''} --rounds {args.rounds} --reps "

@@ -8,44 +8,25 @@ undoes them in the reverse order (the chain rule, one layer at a time)::
     conv_relu_pool:  conv -> ReLU -> max pool
     conv_bn_relu:    conv -> spatial batchnorm -> ReLU
 
-The conv and max-pool implementations used here are chosen in one place, below: the fast
-layers of :mod:`cs231n_lib.fast_layers` when that module is present, else the naive reference
-layers (same signatures, same results, slower). ``IMPLEMENTATION`` says which ("fast" or
-"naive").
+The conv and max-pool layers are the fast ones (:mod:`cs231n_lib.fast_layers`): same
+signatures and results as the naive reference layers, fast enough to train with.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from .fast_layers import (conv_backward_fast as conv_backward,
+                          conv_forward_fast as conv_forward,
+                          max_pool_backward_fast as max_pool_backward,
+                          max_pool_forward_fast as max_pool_forward)
 from .layers import (affine_backward, affine_forward, relu_backward, relu_forward,
                      spatial_batchnorm_backward, spatial_batchnorm_forward)
-
-# The one place where the sandwiches pick their conv and pool layers. Only a *missing*
-# fast_layers module falls back to the naive layers; an error inside it is not hidden.
-try:
-    _fast = importlib.import_module(".fast_layers", __package__)
-except ModuleNotFoundError as exc:
-    if exc.name != f"{__package__}.fast_layers":
-        raise
-    _fast = None
-
-if _fast is not None:
-    conv_forward, conv_backward = _fast.conv_forward_fast, _fast.conv_backward_fast
-    max_pool_forward, max_pool_backward = _fast.max_pool_forward_fast, _fast.max_pool_backward_fast
-    IMPLEMENTATION = "fast"
-else:  # the reference layers do the same job, slower
-    from .layers import (conv_backward_naive as conv_backward,
-                         conv_forward_naive as conv_forward,
-                         max_pool_backward_naive as max_pool_backward,
-                         max_pool_forward_naive as max_pool_forward)
-    IMPLEMENTATION = "naive"
 
 __all__ = [
     "affine_relu_forward", "affine_relu_backward", "conv_relu_forward", "conv_relu_backward",
     "conv_relu_pool_forward", "conv_relu_pool_backward", "conv_bn_relu_forward",
     "conv_bn_relu_backward", "conv_forward", "conv_backward", "max_pool_forward",
-    "max_pool_backward", "IMPLEMENTATION",
+    "max_pool_backward",
 ]
 
 
