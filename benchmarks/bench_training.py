@@ -14,7 +14,7 @@ import platform
 import time
 
 from cs231n_lib.data import load_digits
-from cs231n_lib.models import Sequential, ops
+from cs231n_lib.models import Sequential
 from cs231n_lib.solver import Solver
 
 PATTERN = "INPUT(1, 8, 8) -> [[CONV -> RELU]*2 -> POOL]*2 -> FC -> RELU -> FC"
@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"pattern: {PATTERN}  sizes: {SIZES}")
     print(f"training: {TRAINING}")
-    print(f"fast layers: {all(ops.FAST.values())}; CPU cores: {os.cpu_count()}; "
+    print(f"CPU cores: {os.cpu_count()}; "
           f"{platform.processor() or platform.machine()}")
     print("| seed | wall time (s) | CPU time (s, both cores) | test accuracy | best val accuracy |")
     print("|---|---|---|---|---|")

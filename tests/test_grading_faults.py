@@ -278,3 +278,25 @@ def test_a_memory_limit_too_small_to_start_is_an_error_row(tmp_path):
     (result,) = grade(src, tmp_path / "subs", tmp_path / "grades.csv", memory_mb=50, jobs=1)
     assert result.status == "error" and result.score == 0
     assert "memory limit (50 MB) is too small" in " ".join(result.details)
+    assert "graded a second time after" in result.details[0]  # retried once, and said so
+
+
+def test_a_run_that_fails_to_start_once_is_graded_again(tmp_path, monkeypatch):
+    """A kernel that cannot start on a busy machine must not cost a student the points."""
+    from cs231n_lib.grading import grader
+    src = build.write_sources(tmp_path / "src")
+    (tmp_path / "subs" / "a").mkdir(parents=True)
+    (tmp_path / "subs" / "a" / build.BASICS).write_bytes((src / build.BASICS).read_bytes())
+    real, calls = grader._grade_into, []
+
+    def flaky(result, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("kernel did not start in time")
+        return real(result, *args, **kwargs)
+
+    monkeypatch.setattr(grader, "_grade_into", flaky)
+    (result,) = grade(src, tmp_path / "subs", tmp_path / "grades.csv", jobs=1)
+    assert len(calls) == 2
+    assert result.status == "ok" and result.score == result.max_score
+    assert "kernel did not start in time" in result.details[0]

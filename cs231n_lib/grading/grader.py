@@ -227,8 +227,22 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
 # One submission
 # --------------------------------------------------------------------------------------------
 def grade_notebook(layout: Layout, path: Path, student: str, limits: Limits, ipython_dir: Path) -> SubmissionResult:
-    """Grade one submitted notebook against ``layout``; never raises."""
+    """Grade one submitted notebook against ``layout``; never raises.
+
+    A run that ends in ``error`` (a kernel that could not start, say on a machine busy with
+    the rest of the class) is tried once more before the row says so: the student's work was
+    never judged, so a second attempt is fair, and its details say it happened."""
     start = time.monotonic()
+    result = _grade_once(layout, path, student, limits, ipython_dir)
+    if result.status == "error":
+        first = "; ".join(result.details) or "error"
+        result = _grade_once(layout, path, student, limits, ipython_dir)
+        result.details.insert(0, f"graded a second time after: {first}")
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _grade_once(layout: Layout, path: Path, student: str, limits: Limits, ipython_dir: Path) -> SubmissionResult:
     result = SubmissionResult(student, layout.name, "ok", layout.max_score)
     try:
         _grade_into(result, layout, path, limits, ipython_dir)
@@ -239,7 +253,6 @@ def grade_notebook(layout: Layout, path: Path, student: str, limits: Limits, ipy
         result.details.append(f"grader error: {exc.__class__.__name__}: {exc}")
     if result.status in ("invalid", "error"):
         result.tests = [TestResult(t.test_id, t.points, 0.0, t.has_hidden, "not run") for t in layout.tests]
-    result.seconds = time.monotonic() - start
     return result
 
 
