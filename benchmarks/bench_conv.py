@@ -51,7 +51,16 @@ BAR_CPU, BAR_GPU, BAR_NAIVE = 1.5, 2.0, 100.0
 
 
 def out_size(size: int, f: int, stride: int, pad: int) -> int:
+    # not geometry.conv_output_size: importing the library would load NumPy (and OpenBLAS's
+    # threads) into the PyTorch worker, the interference this script exists to avoid
     return (size + 2 * pad - f) // stride + 1
+
+
+def case_arrays(case: tuple, make) -> tuple:
+    """(x, w, b, dout) of one benchmark case, each made by ``make(shape)``."""
+    name, N, C, H, W, F, HH, S, P = case
+    Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
+    return tuple(make(shape) for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,11 +91,11 @@ def worker_ours(reps: int, gpu: bool) -> dict:
     xp = backend.default_xp()
     sync = (lambda: xp.cuda.Device().synchronize()) if gpu else (lambda: None)
     results = {}
-    for name, N, C, H, W, F, HH, S, P in CASES:
+    for case in CASES:
+        name, N, C, H, W, F, HH, S, P = case
         rng = np.random.default_rng(0)
-        Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
-        x, w, b, dout = (xp.asarray(rng.standard_normal(shape, dtype=np.float32))
-                         for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+        x, w, b, dout = case_arrays(case, lambda shape: xp.asarray(
+            rng.standard_normal(shape, dtype=np.float32)))
         conv_param = {"stride": S, "pad": P}
 
         def step():
@@ -105,11 +114,11 @@ def worker_textbook(reps: int) -> dict:
     from cs231n_lib.im2col import col2im, im2col
 
     results = {}
-    for name, N, C, H, W, F, HH, S, P in CASES:
+    for case in CASES:
+        name, N, C, H, W, F, HH, S, P = case
         rng = np.random.default_rng(0)
-        Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
-        x, w, b, dout = (rng.standard_normal(shape, dtype=np.float32)
-                         for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+        x, w, b, dout = case_arrays(case, lambda shape: rng.standard_normal(shape, dtype=np.float32))
+        Ho, Wo = dout.shape[2:]
 
         def step():
             cols = im2col(x, HH, HH, S, P)  # (C*HH*WW, N*Ho*Wo)
@@ -133,11 +142,10 @@ def worker_torch(reps: int, gpu: bool) -> dict:
         torch.backends.cudnn.benchmark = True  # let cuDNN pick its fastest algorithm
     sync = torch.cuda.synchronize if gpu else (lambda: None)
     results = {}
-    for name, N, C, H, W, F, HH, S, P in CASES:
+    for case in CASES:
+        name, N, C, H, W, F, HH, S, P = case
         gen = torch.Generator().manual_seed(0)
-        Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
-        x, w, b, dout = (torch.randn(shape, generator=gen).to(device)
-                         for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+        x, w, b, dout = case_arrays(case, lambda shape: torch.randn(shape, generator=gen).to(device))
         for t in (x, w, b):
             t.requires_grad_(True)
 
@@ -180,11 +188,11 @@ def worker_memory() -> dict:
     from cs231n_lib.fast_layers import conv_backward_fast, conv_forward_fast
 
     results = {}
-    for name, N, C, H, W, F, HH, S, P in CASES:
+    for case in CASES:
+        name, N, C, H, W, F, HH, S, P = case
         rng = np.random.default_rng(0)
-        Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
-        x, w, b, dout = (rng.standard_normal(shape, dtype=np.float32)
-                         for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+        x, w, b, dout = case_arrays(case, lambda shape: rng.standard_normal(shape, dtype=np.float32))
+        Ho, Wo = dout.shape[2:]
         tracemalloc.start()
         out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P})
         grads = conv_backward_fast(dout, cache)
