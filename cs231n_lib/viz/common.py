@@ -24,6 +24,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..backend import np, to_host
+from ..geometry import conv_output_size
 
 __all__ = [
     "PALETTE", "HIGHLIGHT_CSS", "TABLE_CSS", "TD_CSS", "VizFigure", "Html", "new_figure",
@@ -288,6 +289,15 @@ class LiveView(widgets.VBox):
     def values(self) -> dict[str, Any]:
         """The current value of every control, by name."""
         return {name: control.value for name, control in self.controls.items()}
+
+    def output_side(self) -> int | None:
+        """Output size of the square conv set by the W, F, S, P and dilation controls, or
+        None for a setting that does not fit (the view then says why)."""
+        v = self.values()
+        try:
+            return conv_output_size(v["W"], v["F"], v["S"], v["P"], v["dilation"])
+        except ValueError:
+            return None
 
     def set(self, **values: Any) -> "LiveView":
         """Set several controls and redraw once (as a learner would, one after the other,

@@ -18,7 +18,6 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..backend import np, to_host
-from ..geometry import conv_output_size
 from ..layers import conv_forward_naive
 from ..validate import check_float_array, check_int
 from ..windows import pad_spatial
@@ -245,12 +244,10 @@ def conv_stepper_widget(W: int = 5, C: int = 3, K: int = 2, F: int = 3, S: int =
     def adjust(live: LiveView, name: str) -> None:
         if name in ("step", "seed"):
             return
-        v = live.values()
-        try:
-            side = conv_output_size(v["W"], v["F"], v["S"], v["P"], v["dilation"])
-        except ValueError:
+        side = live.output_side()
+        if side is None:
             return  # an invalid setting: the view will say why
-        n = v["K"] * side * side
+        n = live.values()["K"] * side * side
         live.controls["step"].max = play.max = n - 1
         live.controls["step"].value = min(live.controls["step"].value, n - 1)
 

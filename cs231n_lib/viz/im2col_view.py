@@ -222,13 +222,11 @@ def im2col_widget(W: int = 5, C: int = 2, K: int = 2, F: int = 3, S: int = 2, P:
     def adjust(live: LiveView, name: str) -> None:
         if name in ("position", "k"):
             return
-        v = live.values()
-        try:
-            side = conv_output_size(v["W"], v["F"], v["S"], v["P"], v["dilation"])
-        except ValueError:
+        side = live.output_side()
+        if side is None:
             return  # the view shows why
         live.controls["position"].max = play.max = side * side - 1
-        live.controls["k"].max = v["K"] - 1
+        live.controls["k"].max = live.values()["K"] - 1
 
     live = LiveView("im2col: windows become columns, filters become rows", controls, view,
                     adjust=adjust, height="660px",
