@@ -192,8 +192,10 @@ def test_killing_the_nbval_process_costs_the_rest_of_the_notebook(graded):
 def test_sys_exit_and_exit_are_errors_of_one_cell(graded):
     assert scores(graded, "sys_exit")["score"] == "8"
     assert graded.row("sys_exit")["status"] == "ok"
-    row = graded.row("ipython_exit")     # IPython's exit(): the kernel may or may not stop
-    assert row["status"] in ("ok", "crashed") and row["numpy_fact"] == "1" and row["relu"] == "3"
+    # IPython's exit() would stop the kernel a moment later, in whichever cell runs next (a
+    # test, at random); while grading it ends its own cell, like sys.exit()
+    assert scores(graded, "ipython_exit")["score"] == "8"
+    assert graded.row("ipython_exit")["status"] == "ok"
 
 
 def test_runaway_memory_is_capped(graded):

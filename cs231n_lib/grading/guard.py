@@ -40,7 +40,7 @@ TRUNCATED = "\n[output truncated by the grader: this notebook printed more than 
 # on the instance.
 _SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
                   "transform_ast", "showtraceback", "_showtraceback", "showsyntaxerror",
-                  "should_run_async", "ex", "ev")
+                  "should_run_async", "ex", "ev", "ask_exit")
 _KERNEL_METHODS = ("do_execute", "execute_request", "run_cell")
 _SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
 
@@ -208,6 +208,10 @@ def _user_ns() -> dict:
     return shell.user_ns if shell is not None else vars(sys.modules["__main__"])
 
 
+def _exit_ends_the_cell() -> None:
+    raise SystemExit("exit() ends only this cell while the notebook is graded")
+
+
 def install(modules=(), output_limit: int = 1_000_000, seed: int = 0) -> None:
     """Prepare the kernel for grading (the first cell the grader runs).
 
@@ -228,6 +232,12 @@ def install(modules=(), output_limit: int = 1_000_000, seed: int = 0) -> None:
         sys.modules["numpy"].random.seed(seed)
     sys.stdout = _CappedStream(sys.stdout, output_limit)
     sys.stderr = _CappedStream(sys.stderr, output_limit)
+    shell = _ipython()
+    if shell is not None:
+        # IPython's exit() and quit() do not stop the kernel in their cell: the kernel shuts
+        # down a moment after it, in whatever cell runs next, perhaps a test that then loses
+        # its points. While grading they end their own cell, as sys.exit() does.
+        shell.ask_exit = _exit_ends_the_cell
     # This package is guarded too: the grader's cells call it.
     prefixes = {name.split(".")[0] for name in ("numpy", "cs231n_lib", *modules)}
     _snapshot = _Snapshot(prefixes)
