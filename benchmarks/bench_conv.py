@@ -56,11 +56,21 @@ def out_size(size: int, f: int, stride: int, pad: int) -> int:
     return (size + 2 * pad - f) // stride + 1
 
 
-def case_arrays(case: tuple, make) -> tuple:
-    """(x, w, b, dout) of one benchmark case, each made by ``make(shape)``."""
+def case_arrays(case: tuple, make, batch: int | None = None) -> tuple:
+    """(x, w, b, dout) of one benchmark case, each made by ``make(shape)``; ``batch`` images
+    instead of the case's N when given."""
     name, N, C, H, W, F, HH, S, P = case
+    N = N if batch is None else batch
     Ho, Wo = out_size(H, HH, S, P), out_size(W, HH, S, P)
     return tuple(make(shape) for shape in ((N, C, H, W), (F, C, HH, HH), (F,), (N, F, Ho, Wo)))
+
+
+def numpy_case_arrays(case: tuple, batch: int | None = None) -> tuple:
+    """:func:`case_arrays` as float32 NumPy arrays from a normal distribution seeded with 0."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return case_arrays(case, lambda shape: rng.standard_normal(shape, dtype=np.float32), batch)
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,8 +92,6 @@ def best_of(step, reps: int, sync=lambda: None) -> dict:
 
 
 def worker_ours(reps: int, gpu: bool) -> dict:
-    import numpy as np
-
     from cs231n_lib import backend
     from cs231n_lib.fast_layers import conv_backward_fast, conv_forward_fast
 
@@ -93,9 +101,7 @@ def worker_ours(reps: int, gpu: bool) -> dict:
     results = {}
     for case in CASES:
         name, N, C, H, W, F, HH, S, P = case
-        rng = np.random.default_rng(0)
-        x, w, b, dout = case_arrays(case, lambda shape: xp.asarray(
-            rng.standard_normal(shape, dtype=np.float32)))
+        x, w, b, dout = (xp.asarray(a) for a in numpy_case_arrays(case))
         conv_param = {"stride": S, "pad": P}
 
         def step():
@@ -116,8 +122,7 @@ def worker_textbook(reps: int) -> dict:
     results = {}
     for case in CASES:
         name, N, C, H, W, F, HH, S, P = case
-        rng = np.random.default_rng(0)
-        x, w, b, dout = case_arrays(case, lambda shape: rng.standard_normal(shape, dtype=np.float32))
+        x, w, b, dout = numpy_case_arrays(case)
         Ho, Wo = dout.shape[2:]
 
         def step():
@@ -159,17 +164,10 @@ def worker_torch(reps: int, gpu: bool) -> dict:
 
 
 def worker_naive(reps: int, batch: int) -> dict:
-    import numpy as np
-
     from cs231n_lib.layers import conv_backward_naive, conv_forward_naive
 
     name, N, C, H, W, F, HH, S, P = CASES[0]
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, C, H, W), dtype=np.float32)
-    w = rng.standard_normal((F, C, HH, HH), dtype=np.float32)
-    b = rng.standard_normal(F, dtype=np.float32)
-    dout = rng.standard_normal((batch, F, out_size(H, HH, S, P), out_size(W, HH, S, P)),
-                               dtype=np.float32)
+    x, w, b, dout = numpy_case_arrays(CASES[0], batch)
 
     def step():
         out, cache = conv_forward_naive(x, w, b, {"stride": S, "pad": P})
@@ -183,22 +181,19 @@ def worker_memory() -> dict:
     """Peak bytes NumPy allocates during one forward + backward (inputs excluded)."""
     import tracemalloc
 
-    import numpy as np
-
     from cs231n_lib.fast_layers import conv_backward_fast, conv_forward_fast
 
     results = {}
     for case in CASES:
         name, N, C, H, W, F, HH, S, P = case
-        rng = np.random.default_rng(0)
-        x, w, b, dout = case_arrays(case, lambda shape: rng.standard_normal(shape, dtype=np.float32))
+        x, w, b, dout = numpy_case_arrays(case)
         Ho, Wo = dout.shape[2:]
         tracemalloc.start()
         out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P})
         grads = conv_backward_fast(dout, cache)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        grid, cols = cache[5], cache[6]
+        cols = cache[6]
         results[name] = {
             "peak": peak,
             "cols_shape": list(cols.shape),

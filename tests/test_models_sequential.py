@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from cs231n_lib import layers
 from cs231n_lib.gradient_check import eval_numerical_gradient, rel_error
 from cs231n_lib.models import (Sequential, ShapeError, SpecError, ThreeLayerConvNet, conv, fc,
                                inception_module, input_layer, ops, relu)

@@ -202,7 +202,6 @@ def affine(x: Any, rotation: Any = 0.0, scale: Any = 1.0, shift: Any = (0.0, 0.0
     Returns an array of the same shape. Each output pixel looks up where it came from (the
     inverse transform) and interpolates between the four input pixels around that point.
     """
-    xp = xp_of(x)
     N, C, H, W = x.shape
     angle = np.deg2rad(np.broadcast_to(np.asarray(rotation, dtype=np.float64), (N,)))
     scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (N,))

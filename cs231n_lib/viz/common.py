@@ -238,6 +238,15 @@ def int_slider(description: str, value: int, lo: int, hi: int, step: int = 1,
                              style={"description_width": "initial"})
 
 
+def play_button(slider: widgets.IntSlider, interval_ms: int = 900) -> widgets.Play:
+    """A play button that steps ``slider`` through its values, linked in the browser (so it
+    plays without the kernel); keep its ``max`` equal to the slider's when that changes."""
+    play = widgets.Play(value=slider.min, min=slider.min, max=slider.max, interval=interval_ms,
+                        description="play")
+    widgets.jslink((play, "value"), (slider, "value"))
+    return play
+
+
 class LiveView(widgets.VBox):
     """Controls above a fixed-size output area that is redrawn whenever a control changes.
 

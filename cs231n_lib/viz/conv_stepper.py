@@ -22,7 +22,7 @@ from ..layers import conv_forward_naive
 from ..validate import check_float_array, check_int
 from ..windows import pad_spatial
 from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, Drawing, Html, LiveView, escape, host,
-                     int_slider, table_html)
+                     int_slider, play_button, table_html)
 
 __all__ = ["ConvStep", "demo_volume", "compute_conv_step", "render_conv_step", "conv_stepper_widget"]
 
@@ -230,8 +230,7 @@ def conv_stepper_widget(W: int = 5, C: int = 3, K: int = 2, F: int = 3, S: int =
         "seed": int_slider("numbers (seed)", seed, 0, 9),
         "step": int_slider("output number", 0, 0, 17, width="420px"),
     }
-    play = widgets.Play(value=0, min=0, max=controls["step"].max, interval=900, description="play")
-    widgets.jslink((play, "value"), (controls["step"], "value"))
+    play = play_button(controls["step"])
 
     def view(W: int, C: int, K: int, F: int, S: int, P: int, dilation: int, seed: int,
              step: int) -> Drawing:

@@ -22,7 +22,7 @@ from ..im2col import im2col
 from ..validate import check_float_array, check_int
 from ..windows import pad_spatial
 from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, TABLE_CSS, TD_CSS, Drawing, Html, LiveView,
-                     escape, fmt_int, host, int_slider, table_html)
+                     escape, fmt_int, host, int_slider, play_button, table_html)
 from .conv_stepper import demo_volume
 
 __all__ = ["compute_im2col_shapes", "Im2colView", "compute_im2col_view", "render_im2col_view",
@@ -208,8 +208,7 @@ def im2col_widget(W: int = 5, C: int = 2, K: int = 2, F: int = 3, S: int = 2, P:
         "position": int_slider("window (column)", 0, 0, 8, width="360px"),
         "k": int_slider("filter (row)", 0, 0, K - 1),
     }
-    play = widgets.Play(value=0, min=0, max=controls["position"].max, interval=900, description="play")
-    widgets.jslink((play, "value"), (controls["position"], "value"))
+    play = play_button(controls["position"])
 
     def view(W: int, C: int, K: int, F: int, S: int, P: int, dilation: int, position: int,
              k: int) -> Drawing:
