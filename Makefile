@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8888
 JOBS   ?= 2
 
-.PHONY: lab test unit notebooks browser-test browser-deps release check-release bench gpu-test doctor clean
+.PHONY: lab test unit notebooks nbval check-notebooks browser-test browser-deps release check-release bench gpu-test doctor clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
@@ -25,12 +25,21 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed-lab
 
-## make lab: start JupyterLab on the workbook (prints the URL; no browser is opened)
-lab: $(VENV)/.installed-lab
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+## make lab: start JupyterLab on the workbook (prints the URL; no browser is opened).
+## jupytext pairs each notebooks/NN_name.md with its .ipynb; no news pop-up, no build clutter.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_SETTINGS): tools/jupyterlab-overrides.json | $(VENV)/.installed-lab
+	mkdir -p $(dir $@) && cp $< $@
+
+lab: $(VENV)/.installed-lab $(LAB_SETTINGS)
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. \
+	  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  --ContentsManager.hide_globs='["__pycache__", "*.pyc", "*.egg-info", "test-artifacts", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis"]' \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## make test: every test — unit, notebooks (nbval), release/grade round trips, browser
 test: $(VENV)/.installed-dev browser-deps
+	$(BIN)/cs231n sync notebooks --check
 	$(BIN)/cs231n release notebooks assignments --check
 	$(BIN)/python -m pytest -n $(JOBS) tests
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
@@ -38,7 +47,18 @@ test: $(VENV)/.installed-dev browser-deps
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(JOBS) tests
 
+## make notebooks: write and execute every notebooks/NN_name.ipynb from its MyST source, then
+## release the student versions (`make notebooks ONLY=04` for one)
 notebooks: $(VENV)/.installed-dev
+	$(BIN)/cs231n sync notebooks $(ONLY)
+	$(BIN)/cs231n release notebooks assignments
+
+## make check-notebooks: fail when a source and its executed notebook disagree
+check-notebooks: $(VENV)/.installed-dev
+	$(BIN)/cs231n sync notebooks --check
+
+## make nbval: execute the notebooks and compare their outputs with the stored ones
+nbval: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
 ## Chromium (Debian) for the browser test; skipped with a message where it cannot be installed.

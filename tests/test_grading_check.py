@@ -30,20 +30,20 @@ def test_untouched_release_passes_only_the_public_test_without_exercise(folder):
     # add_hidden has no public check: it is not counted.
     assert [(t.test_id, t.passed) for t in result.tests] == [("add", False), ("relu", False), ("numpy_fact", True)]
     text = summary(result)
-    assert text.splitlines()[0] == "public tests passed: 1/3"
+    assert text.splitlines()[0] == "public tests passed: 1/3 (1 of 6 public points)"
     assert "failed: add (2 points): NotImplementedError: Python adds numbers with +" in text
 
 
 def test_solved_notebook_says_public_tests_passed_and_nothing_else(folder):
     path = _write(folder, build.solved(build.read(folder / "rel" / build.BASICS)))
-    assert summary(run_check(path)) == "public tests passed: 3/3"
+    assert summary(run_check(path)) == "public tests passed: 3/3 (6 of 6 public points)"
 
 
 def test_check_runs_the_released_tests_not_the_students_edits(folder):
     nb = build.read(folder / "rel" / build.BASICS)
     broken = build.with_sources(build.solved(nb, add="def add(a, b):\n    return 0"), add_test="assert True")
     text = summary(run_check(_write(folder, broken)))
-    assert text.splitlines()[0] == "public tests passed: 2/3"
+    assert text.splitlines()[0] == "public tests passed: 2/3 (4 of 6 public points)"
     assert "failed: add (2 points): AssertionError: add(1, 2) should be 3" in text
     assert "test add was edited in your notebook" in text
     assert "all tests passed" not in text.lower()
@@ -51,14 +51,12 @@ def test_check_runs_the_released_tests_not_the_students_edits(folder):
 
 def test_check_of_an_instructor_notebook_runs_its_public_tests(folder):
     result = run_check(folder / "src" / build.BASICS)
-    assert summary(result) == "public tests passed: 3/3"
+    assert summary(result) == "public tests passed: 3/3 (6 of 6 public points)"
     assert not any(t.has_hidden for t in result.tests)
 
 
-def test_self_check_cell_runs_inside_a_notebook_without_recursion(folder):
-    """Execute the student's notebook as JupyterLab would: the last cell calls check()."""
-    path = _write(folder, build.solved(build.read(folder / "rel" / build.BASICS)))
-    nb = nbformat.read(str(path), as_version=4)
+def _run_in_kernel(nb, path):
+    """Execute ``nb`` as JupyterLab would, in the folder of ``path``; the last cell's text."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "CS231N_GRADING"))}
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
@@ -69,8 +67,30 @@ def test_self_check_cell_runs_inside_a_notebook_without_recursion(folder):
         client.execute(cleanup_kc=False)
     finally:
         client._cleanup_kernel()
-    output = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
-    assert output == "public tests passed: 3/3\n"
+    return "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+
+
+def test_self_check_cell_runs_inside_a_notebook_without_recursion(folder):
+    """The last cell calls check(): one line, no grader inside the grader."""
+    path = _write(folder, build.solved(build.read(folder / "rel" / build.BASICS)))
+    output = _run_in_kernel(nbformat.read(str(path), as_version=4), path)
+    assert output == "public tests passed: 3/3 (6 of 6 public points)\n"
+
+
+def test_self_check_warns_when_the_kernel_ran_unsaved_code(folder):
+    """The student ran a cell they never saved: the check reads the saved file, and says so."""
+    path = _write(folder, build.solved(build.read(folder / "rel" / build.BASICS)))
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.insert(len(nb.cells) - 1, nbformat.v4.new_code_cell("scratch = 41 + 1"))
+    output = _run_in_kernel(nb, path)
+    assert output.startswith("you have unsaved changes: "), output
+    assert "Save with Ctrl-S, then check again" in output
+    assert output.splitlines()[-1] == "public tests passed: 3/3 (6 of 6 public points)"
+
+
+def test_points_are_counted_in_words():
+    from cs231n_lib.grading.selfcheck import points_text
+    assert (points_text(1.0), points_text(2.0), points_text(0.5)) == ("1 point", "2 points", "0.5 points")
 
 
 def test_check_refuses_to_run_while_grading(monkeypatch, capsys, folder):
@@ -81,7 +101,7 @@ def test_check_refuses_to_run_while_grading(monkeypatch, capsys, folder):
 
 def test_cli_check_exit_codes(folder, capsys):
     assert main(["check", str(folder / "rel" / build.BASICS)]) == 1
-    assert "public tests passed: 1/3" in capsys.readouterr().out
+    assert "public tests passed: 1/3 (1 of 6 public points)" in capsys.readouterr().out
     assert main(["check", str(folder / "src" / build.BASICS)]) == 0
     bad = folder / "bad.ipynb"
     bad.write_text("{ nope")

@@ -1,6 +1,7 @@
 """The workbook's own notebooks through the grader: each instructor notebook, handed in as it
 is, earns every point; each released notebook, handed in untouched, earns only the points of
 tests that need no exercise (and at least one such test exists per notebook)."""
+import json
 import shutil
 from pathlib import Path
 
@@ -23,9 +24,18 @@ def graded(tmp_path_factory):
     return {(r.student, r.notebook): r for r in results}
 
 
-def test_every_notebook_is_in_the_workbook():
-    assert NOTEBOOKS[:4] == ["01_local_connectivity.ipynb", "02_spatial_arrangement.ipynb",
-                             "03_parameter_sharing.ipynb", "04_conv_layer.ipynb"]
+def test_the_workbook_has_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds the instructor notebooks"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_notebook_has_a_release_and_a_self_check_naming_itself(name):
+    assert (ROOT / "assignments" / name).is_file(), f"{name} has no student version: run `make release`"
+    cells = json.loads((ROOT / "notebooks" / name).read_text())["cells"]
+    checks = [c for c in cells if c.get("metadata", {}).get("cs231n", {}).get("self_check")]
+    assert len(checks) == 1, f"{name} needs exactly one self-check cell, has {len(checks)}"
+    assert f'check("{name}")' in "".join(checks[0]["source"])
+    assert cells[-1] is checks[0], "the self-check is the notebook's last cell"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

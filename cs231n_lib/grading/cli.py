@@ -1,7 +1,7 @@
-"""The ``release``, ``grade`` and ``check`` subcommands of the ``cs231n`` command.
+"""The ``sync``, ``release``, ``grade`` and ``check`` subcommands of the ``cs231n`` command.
 
 Exit codes: 0 done; 1 ``release --check`` found ``assignments/`` out of date, or ``check``
-found a public test failing; 2 a usage or format error (a broken instructor notebook, a
+found a public test failing, ``sync --check`` found a source and its notebook out of step; 2 a usage or format error (a broken instructor notebook, a
 missing folder). ``grade`` exits 0 whatever the students' results: every row is in the CSV.
 """
 from __future__ import annotations
@@ -74,14 +74,42 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if result.status == "ok" and all(t.passed for t in result.tests) else 1
 
 
+def _sync(args: argparse.Namespace) -> int:
+    from .authoring import sync
+
+    try:
+        report = sync(args.folder, only=args.only, check=args.check, execute=not args.no_execute,
+                      timeout=args.timeout)
+    except FormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        for problem in report.problems:
+            print(f"out of step: {problem}")
+        if report.problems:
+            print(f"sources and notebooks of {args.folder} disagree: run `cs231n sync {args.folder}`")
+            return 1
+        print(f"{args.folder}: every source is in step with its executed notebook")
+    return 0
+
+
 def register(sub) -> None:
-    """Add ``release``, ``grade`` and ``check`` to the ``cs231n`` command's subparsers."""
+    """Add ``sync``, ``release``, ``grade`` and ``check`` to the ``cs231n`` command's subparsers."""
     p = sub.add_parser("release", help="write the student versions of the instructor notebooks")
     p.add_argument("src", help="folder of instructor notebooks (e.g. notebooks/)")
     p.add_argument("dst", help="folder for the student notebooks (e.g. assignments/)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if DST is not what the release would write")
     p.set_defaults(func=_release)
+
+    p = sub.add_parser("sync", help="write and execute each notebook from its MyST source (NN_name.md)")
+    p.add_argument("folder", help="folder of sources and notebooks (e.g. notebooks/)")
+    p.add_argument("only", nargs="*", help="notebooks whose names start with these (e.g. 02 04)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if a source and its notebook disagree")
+    p.add_argument("--no-execute", action="store_true", help="write the cells, do not run them")
+    p.add_argument("--timeout", type=int, default=600, metavar="SECONDS", help="time limit per cell")
+    p.set_defaults(func=_sync)
 
     p = sub.add_parser("grade", help="grade SUBMISSIONS/<student>/<notebook>.ipynb with nbval")
     p.add_argument("--source", required=True, help="folder of instructor notebooks")

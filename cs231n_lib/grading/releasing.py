@@ -5,7 +5,8 @@ same name where
 
 * each solution block is replaced by ``raise NotImplementedError("<hint>")``;
 * hidden test blocks are removed (a test whose checks are all hidden says so in a comment);
-* outputs, execution counts, run timestamps and saved widget state are cleared;
+* outputs, execution counts, run timestamps and saved widget state are cleared, and the
+  jupytext pairing is dropped (students get plain notebooks);
 * test cells keep ``{"cs231n": {"id", "points"}}`` so that students see what each test is
   worth, and are marked read-only (``editable``/``deletable`` false) in JupyterLab; the grader
   never trusts these copies: it re-reads points and test code from the instructor notebooks;
@@ -56,6 +57,7 @@ def release_notebook(nb: dict, name: str) -> dict:
             meta["editable"], meta["deletable"] = False, False
     out["nbformat_minor"] = max(int(out.get("nbformat_minor", 0)), 5)  # 4.5: cells have ids
     out.setdefault("metadata", {}).pop("widgets", None)   # widget state saved with the outputs
+    out["metadata"].pop("jupytext", None)    # students get plain notebooks, paired with nothing
     out["metadata"][META_KEY] = layout.to_metadata()
     return out
 

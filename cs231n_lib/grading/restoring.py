@@ -31,7 +31,7 @@ from .notebook_format import (META_KEY, Landmark, Layout, TestSpec, cell_meta, c
 FACTS = ("edited", "moved", "deleted", "duplicated")
 SELF_CHECK_REMOVED = "# (the self-check cell is not run when grading)"
 # A cell that calls the self-check, even one whose metadata was lost.
-_SELF_CHECK_CALL = re.compile(r"from\s+cs231n_lib\.grading\s+import\s+[^\n]*\bcheck\b|cs231n_lib\.grading\.check\(")
+SELF_CHECK_CALL = re.compile(r"from\s+cs231n_lib\.grading\s+import\s+[^\n]*\bcheck\b|cs231n_lib\.grading\.check\(")
 
 
 class InvalidSubmission(ValueError):
@@ -126,7 +126,7 @@ def _match_landmarks(layout: Layout, cells: list[dict]) -> dict[int, int]:
 
 
 def _is_self_check(cell: dict) -> bool:
-    return cell_meta(cell).get("self_check") is True or bool(_SELF_CHECK_CALL.search(cell_source(cell)))
+    return cell_meta(cell).get("self_check") is True or bool(SELF_CHECK_CALL.search(cell_source(cell)))
 
 
 def assignment_mismatch(layout: Layout, nb: dict) -> str | None:
