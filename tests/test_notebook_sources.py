@@ -160,3 +160,18 @@ def test_sync_executes_and_the_release_drops_the_pairing(tmp_path):
     release(src, tmp_path / "assignments")
     released = json.loads((tmp_path / "assignments" / "00_tiny.ipynb").read_text())
     assert "jupytext" not in released["metadata"]
+
+
+def test_the_readme_example_notebook_builds_releases_and_checks(tmp_path):
+    """The minimal notebook of the README's authoring section works as the README says."""
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("````markdown\n", 1)[1].split("````", 1)[0]
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    (src / "99_relu.md").write_text(example)
+    sync(src, progress=lambda _: None)
+    nb = json.loads((src / "99_relu.ipynb").read_text())
+    last = "".join(nb["cells"][-1]["outputs"][0]["text"])
+    assert last == "public tests passed: 1/1 (2 of 2 public points)\n"
+    release(src, tmp_path / "assignments")
+    assert main(["check", str(tmp_path / "assignments" / "99_relu.ipynb")]) == 1
