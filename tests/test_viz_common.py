@@ -9,7 +9,7 @@ from cs231n_lib.viz.common import (Drawing, LiveView, cell_color, int_slider, me
 
 def _live(view, adjust=None):
     controls = {"a": int_slider("a", 1, 0, 10), "b": int_slider("b", 2, 0, 10)}
-    return LiveView("test", controls, view, adjust=adjust, height="100px")
+    return LiveView("test", controls, view, adjust=adjust, min_height="100px")
 
 
 def test_each_change_replaces_the_output_once():
@@ -86,3 +86,37 @@ def test_html_helpers():
     assert cell_color(0, 1) == "#ffffff" and cell_color(1, 1) != cell_color(-1, 1)
     html = table_html([[1, 2], [3, 4]], title="t")
     assert html.count("<td") == 4 and "<caption" in html
+
+
+# -------------------------------------------------------------------------------------------
+# Every widget of the workbook: an output area that grows, and a short text form
+# -------------------------------------------------------------------------------------------
+def _every_widget():
+    from cs231n_lib import viz
+    return [viz.output_size_widget(), viz.output_size_widget(W=224, F=11, S=4, P=0, C=3, K=96),
+            viz.conv_stepper_widget(), viz.im2col_widget(), viz.param_counter_widget(),
+            viz.receptive_field_widget(), viz.filters_widget(size=32)]
+
+
+def test_every_output_area_grows_with_its_content():
+    for live in _every_widget():
+        layout = live.output.layout
+        assert layout.height is None, f"{live.name}: a fixed height cuts a tall drawing off"
+        assert layout.min_height and layout.min_height.endswith("px"), \
+            f"{live.name}: without a minimum height a short message makes the page jump"
+        assert len(live.output.outputs) == 1  # still one output, replaced in one step
+
+
+def test_a_widget_not_rendered_reads_as_a_short_placeholder():
+    """What a notebook opened without running shows (and saves) for a widget: the text/plain
+    of its display, which ipywidgets would make from repr() cut at 110 characters."""
+    from IPython.core.formatters import DisplayFormatter
+
+    for live in _every_widget():
+        expected = f'Run this cell to explore "{live.title}".'
+        bundle = live._repr_mimebundle_()
+        assert bundle["text/plain"] == expected and len(expected) <= 110, live.name
+        assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == live.model_id
+        shown, _ = DisplayFormatter().format(live)  # as IPython displays a cell's last value
+        assert shown["text/plain"] == expected, live.name
+        assert repr(live).startswith(f"{live.name}(")  # the repr itself still tells the settings

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from cs231n_lib.geometry import receptive_field
+from cs231n_lib.geometry import receptive_field, receptive_fields
 from cs231n_lib.layers import conv_backward_naive, conv_forward_naive
 from cs231n_lib.viz.receptive_field import (PRESETS, compute_receptive_field, fitting_image_size,
-                                            format_layers, parse_layers, receptive_field_widget,
-                                            render_profiles, render_receptive_field)
+                                            format_layers, padding_note, parse_layers,
+                                            receptive_field_widget, render_profiles,
+                                            render_receptive_field)
 
 
 def _gradient_of_one_neuron(layers, size, neuron):
@@ -122,3 +123,117 @@ def test_widget_presets_typed_stacks_and_bad_text():
     assert "does not work" in live.shown()["text/html"] and "cannot read layer 1" in live.error
     live.set(layers="3x3", row=0, col=127)
     assert live.result.point == (0, 127) and live.result.boxes[-1] == (0, 1, 126, 127)
+
+
+# -------------------------------------------------------------------------------------------
+# Which neuron each box belongs to, against a brute-force back-projection
+# -------------------------------------------------------------------------------------------
+def _feeders(layers, size, top_neuron):
+    """Brute force: for each depth l, the neurons after layer l that the top neuron reads,
+    through any path (the nonzero gradient of the top neuron of an all-ones stack with
+    respect to that layer's output), as a boolean (h_l, w_l) array."""
+    x = np.zeros((1, 1, size, size))
+    caches = []
+    for layer in layers:
+        w = np.ones((1, 1, layer["F"], layer["F"]))
+        param = {"stride": layer["S"], "pad": layer["P"], "dilation": layer["dilation"]}
+        x, cache = conv_forward_naive(x, w, np.zeros(1), param)
+        caches.append(cache)
+    dout = np.zeros_like(x)
+    dout[0, 0][top_neuron] = 1.0
+    feeders = [dout[0, 0] != 0]
+    for cache in reversed(caches[1:]):
+        dout, _, _ = conv_backward_naive(dout, cache)
+        feeders.insert(0, dout[0, 0] != 0)
+    return feeders
+
+
+def _box_of(grad):
+    rows, cols = np.flatnonzero(grad.any(axis=1)), np.flatnonzero(grad.any(axis=0))
+    return (rows[0], rows[-1], cols[0], cols[-1])
+
+
+@pytest.mark.parametrize("text, size", [
+    ("3x3 s2, 3x3 s2, 3x3 s2", 33),
+    ("11x11 s4 p0, 3x3 s2 p0", 35),
+    ("3x3, 2x2 s2 p0, 3x3, 2x2 s2 p0", 32),
+    ("5x5 s2, 3x3 d2, 3x3 s3", 37),
+])
+def test_each_box_is_a_neuron_at_the_centre_of_what_the_top_neuron_reads(text, size):
+    layers = parse_layers(text)
+    fields = receptive_fields(layers)
+    for point in [(size // 2, size // 2), (3, size - 5), (10, 21), (0, 0)]:
+        view = compute_receptive_field(layers, (size, size), point)
+        top = view.neurons[-1]
+        centre = [fields[-1].start + i * fields[-1].jump for i in top]
+        feeders = _feeders(layers, size, top)
+        for l, (r, c) in enumerate(view.neurons):
+            assert feeders[l][r, c], f"layer {l + 1}: neuron {(r, c)} does not feed the top one"
+            # of the feeders, the one whose field is centred closest to the top neuron's
+            used_rows, used_cols = feeders[l].any(axis=1), feeders[l].any(axis=0)
+            for axis, mine, used in ((0, r, used_rows), (1, c, used_cols)):
+                centres = fields[l].start + np.arange(used.size) * fields[l].jump
+                gap = np.abs(centres - centre[axis])
+                assert gap[mine] == gap[used].min(), f"layer {l + 1}, axis {axis}, point {point}"
+            # the box is exactly the pixels that reach that neuron
+            grad = _gradient_of_one_neuron(layers[:l + 1], size, (r, c))
+            assert view.boxes[l] == _box_of(grad)
+            np.testing.assert_array_equal(view.counts[l], grad)
+
+
+@pytest.mark.parametrize("preset", ["3x3 stride 2, three times", "AlexNet conv1 + pool"])
+def test_boxes_of_a_strided_stack_share_one_centre(preset):
+    """With odd filters every box is centred on the top neuron's field, wherever the point
+    (away from the border, where the boxes are clipped)."""
+    layers = parse_layers(PRESETS[preset])
+    n = fitting_image_size(layers, 128)
+    for point in [(40, 90), (64, 64), (61, 57), (33, 100)]:
+        view = compute_receptive_field(layers, (n, n), point)
+        centres = {((r0 + r1) / 2, (c0 + c1) / 2) for r0, r1, c0, c1 in view.boxes}
+        assert len(centres) == 1, f"{preset}, point {point}: boxes centred at {sorted(centres)}"
+        (row, col), = centres
+        jump = view.fields[-1].jump  # the closest top neuron is at most half a jump away
+        assert abs(row - point[0]) <= jump / 2 and abs(col - point[1]) <= jump / 2
+    assert "the closest top neuron is" in render_receptive_field(view, np.zeros((3, n, n)))
+
+
+# -------------------------------------------------------------------------------------------
+# The widget: point sliders follow the photo size, typed stacks are read as they say
+# -------------------------------------------------------------------------------------------
+def test_point_sliders_follow_the_photo_size_and_say_it():
+    live = receptive_field_widget(preset="AlexNet conv1 + pool")
+    assert live.result.image_size == (131, 131)  # (131 - 11)/4 + 1 = 31, (31 - 3)/2 + 1 = 15
+    assert live.controls["row"].max == live.controls["col"].max == 130
+    assert live.result.point == (65, 65)  # starts in the middle of the photo
+    assert "resized to 131x131" in live.shown()["text/html"]
+    live.set(row=130, col=3)
+    assert live.result.point == (130, 3)
+    live.controls["preset"].value = "one 3x3"  # a 128x128 photo: the sliders shrink with it
+    assert live.controls["row"].max == 127 and live.controls["row"].value == 127
+    assert live.result.point == (127, 3) and "resized to 128x128" in live.shown()["text/html"]
+
+
+def test_an_option_given_twice_is_refused_in_the_widget():
+    with pytest.raises(ValueError, match=r"gives the stride more than once \(s2, s3\)"):
+        parse_layers("3x3 s2 s3")
+    with pytest.raises(ValueError, match="layer 2 .* padding more than once"):
+        parse_layers("3x3, 3x3 p1 d2 p0")
+    live = receptive_field_widget()
+    live.controls["layers"].value = "3x3 s2 s3"
+    html = live.shown()["text/html"]
+    assert "does not work" in html and "stride more than once (s2, s3)" in html
+    assert "Traceback" not in html and live.result is None
+
+
+def test_the_default_padding_of_typed_layers_is_said():
+    assert padding_note("5x5, 3x3 p0") == (
+        "layer 1 has no p: it gets p = d*(F - 1)//2 = 2, the padding that keeps the size at "
+        "stride 1 (read as 5x5 p2, 3x3 p0)")
+    assert padding_note("3x3 p1, 3x3 p0") == ""
+    live = receptive_field_widget()
+    live.controls["layers"].value = "5x5, 3x3 d2 s2"
+    html = live.shown()["text/html"]
+    assert "layers 1, 2 have no p: they get p = d*(F - 1)//2 = 2, 2" in html
+    assert "read as 5x5 p2, 3x3 s2 d2 p2" in html
+    live.controls["layers"].value = "5x5 p2, 3x3 p1"
+    assert "Padding:" not in live.shown()["text/html"]

@@ -4,10 +4,11 @@ Each visualizer of this package has three layers:
 
 * ``compute_*``: a pure function from numbers and arrays to numbers and arrays (tested);
 * ``render_*``: draws a computed result, as a matplotlib figure or as HTML;
-* ``*_widget``: controls (sliders, menus) above one fixed-size output area. When a control
-  changes, the view is computed and drawn again and the output area is replaced in one step
-  (no clearing first, so nothing flickers). A setting the layer would reject is shown as a
-  message with its arithmetic, never as a traceback.
+* ``*_widget``: controls (sliders, menus) above one output area. When a control changes, the
+  view is computed and drawn again and the output area is replaced in one step (no clearing
+  first, so nothing flickers). The area has a minimum height, so that a short message does not
+  make the page jump, and grows with a larger drawing instead of cutting it off. A setting the
+  layer would reject is shown as a message with its arithmetic, never as a traceback.
 
 :class:`LiveView` is that widget layer, written once.
 """
@@ -30,7 +31,7 @@ __all__ = [
     "PALETTE", "HIGHLIGHT_CSS", "TABLE_CSS", "TD_CSS", "VizFigure", "Html", "new_figure",
     "figure_png", "Drawing", "LiveView", "message_html",
     "escape", "host", "cell_color", "table_html", "int_slider", "fmt_int", "colorize", "as_rgb8",
-    "img_html", "hex_rgb",
+    "img_html", "hex_rgb", "plural",
 ]
 
 # One palette for the whole workbook, after the notes' demo: input volumes blue, weights red,
@@ -108,6 +109,11 @@ def escape(text: Any) -> str:
 def fmt_int(n: int) -> str:
     """12345678 -> '12,345,678' (the notes write big counts this way)."""
     return f"{int(n):,}"
+
+
+def plural(n: int, noun: str) -> str:
+    """(1, "neuron") -> '1 neuron', (3, "neuron") -> '3 neurons' (thousands separated)."""
+    return f"{fmt_int(n)} {noun}" + ("" if n == 1 else "s")
 
 
 def message_html(text: str, kind: str = "invalid") -> str:
@@ -248,7 +254,7 @@ def play_button(slider: widgets.IntSlider, interval_ms: int = 900) -> widgets.Pl
 
 
 class LiveView(widgets.VBox):
-    """Controls above a fixed-size output area that is redrawn whenever a control changes.
+    """Controls above an output area that is redrawn whenever a control changes.
 
     Inputs:
     - title: a line shown above the controls
@@ -259,7 +265,9 @@ class LiveView(widgets.VBox):
     - adjust: optional ``adjust(live, name)`` called after control ``name`` changed and before
       the redraw, to keep dependent controls consistent (e.g. a slider's maximum); changes it
       makes do not trigger further redraws
-    - height / width: the output area's fixed size, so the page does not jump
+    - min_height / width: the output area's size; it never gets shorter than ``min_height``
+      (so a short message does not make the page jump) and grows with a taller drawing
+      (so nothing is cut off); a drawing wider than ``width`` scrolls sideways
     - rows: how the controls are laid out, a list of lists of names (default: one row)
     - extra: widgets shown between the controls and the output that are not view inputs
       (a Play button, a note)
@@ -272,12 +280,16 @@ class LiveView(widgets.VBox):
 
     def __init__(self, title: str, controls: dict[str, widgets.Widget],
                  view: Callable[..., Drawing], adjust: Callable[["LiveView", str], None] | None = None,
-                 height: str = "420px", width: str = "100%", rows: list[list[str]] | None = None,
-                 extra: list[widgets.Widget] | None = None, name: str | None = None) -> None:
+                 min_height: str = "420px", width: str = "100%",
+                 rows: list[list[str]] | None = None, extra: list[widgets.Widget] | None = None,
+                 name: str | None = None) -> None:
         self.name = name or type(self).__name__
+        self.title = title
         self.controls = dict(controls)
+        # no fixed height: the area is as tall as its content, and at least min_height
         self.output = widgets.Output(layout=widgets.Layout(
-            height=height, width=width, overflow="auto", border="1px solid #dddddd", padding="4px"))
+            min_height=min_height, width=width, overflow="auto", border="1px solid #dddddd",
+            padding="4px"))
         self._view = view
         self._adjust = adjust
         self._busy = False
@@ -361,6 +373,20 @@ class LiveView(widgets.VBox):
             bundle = Drawing(None, message_html(self.error, kind="error"), self.summary).bundle()
         self.output.outputs = (bundle,)
         self.redraw_seconds = time.perf_counter() - start
+
+    # -- the text form ------------------------------------------------------------------------
+    def placeholder(self) -> str:
+        """What a notebook shows where the widget would be when it is opened without running."""
+        return f'Run this cell to explore "{self.title}".'
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
+        """The widget's display: ipywidgets' bundle, with the text form (shown by a notebook
+        opened without a kernel, and saved in the file) replaced by :meth:`placeholder`.
+        ipywidgets would write ``repr(self)`` cut to 110 characters, often mid-word."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = self.placeholder()
+        return bundle
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.values().items())

@@ -251,7 +251,7 @@ def conv_stepper_widget(W: int = 5, C: int = 3, K: int = 2, F: int = 3, S: int =
         live.controls["step"].value = min(live.controls["step"].value, n - 1)
 
     live = LiveView("Convolution, one output number at a time", controls, view, adjust=adjust,
-                    height="520px", rows=[["W", "C", "K", "F"], ["S", "P", "dilation", "seed"]],
+                    min_height="520px", rows=[["W", "C", "K", "F"], ["S", "P", "dilation", "seed"]],
                     extra=[widgets.HBox([play, controls["step"]])], name="conv_stepper_widget")
     adjust(live, "W")  # size the step slider for the starting setting
     return live

@@ -17,12 +17,13 @@ import ipywidgets as widgets
 
 from ..backend import np, xp_of
 from ..fast_layers import conv_forward_fast
+from ..geometry import ConvGeometryError, conv_output_size
 from ..validate import check_float_array
-from .common import (FONT, IMAGE_CMAP, SIGNED_CMAP, TABLE_CSS, TD_CSS, Drawing, Html, LiveView,
-                     as_rgb8, colorize, host, img_html, int_slider)
+from .common import (FONT, IMAGE_CMAP, PALETTE, SIGNED_CMAP, TABLE_CSS, TD_CSS, Drawing, Html,
+                     LiveView, as_rgb8, colorize, escape, host, img_html, int_slider, plural)
 
-__all__ = ["BANKS", "hand_made_filters", "Activations", "compute_activations", "render_filters",
-           "filters_widget"]
+__all__ = ["BANKS", "hand_made_filters", "Activations", "compute_activations", "fit_photo",
+           "render_filters", "filters_widget"]
 
 
 def _gaussian(size: int, sigma: float) -> Any:
@@ -111,10 +112,15 @@ def compute_activations(image: Any, w: Any, b: Any, conv_param: dict | None = No
     return Activations(image, w, b, maps, raw, names, dict(conv_param))
 
 
+def _is_colour(f: Any) -> bool:
+    """A filter (C, F, F) drawn in colour: three channels that differ."""
+    return f.shape[0] == 3 and not np.allclose(f[0], f[1])
+
+
 def _filter_picture(f: Any, size: int) -> Any:
     """One filter (C, F, F) as an (F, F, 3) uint8 picture: colour filters as RGB around grey,
     the others as their channel sum on a signed colour map (red positive, blue negative)."""
-    if f.shape[0] == 3 and not np.allclose(f[0], f[1]):
+    if _is_colour(f):
         limit = float(np.abs(f).max()) or 1.0
         return (np.clip(0.5 + np.moveaxis(f, 0, -1) / (2 * limit), 0, 1) * 255).astype(np.uint8)
     s = f.sum(axis=0)
@@ -122,9 +128,29 @@ def _filter_picture(f: Any, size: int) -> Any:
     return colorize(s, SIGNED_CMAP, -limit, limit)
 
 
+def _weight_legend(colour_filters: bool) -> str:
+    """What the colours of the filter pictures mean: a bar of the signed colour map, from a
+    filter's most negative weight to its most positive (and, for colour filters, the RGB
+    rule). The bar is a CSS gradient through the colour map's own colours."""
+    stops = colorize(np.linspace(-1.0, 1.0, 9)[None], SIGNED_CMAP, -1, 1)[0]
+    gradient = ", ".join("#{:02x}{:02x}{:02x}".format(*rgb) for rgb in stops)
+    label = 'style="display:inline-block;width:16px;text-align:{};"'
+    text = (f'<div class="cs231n-weight-legend" style="font-size:11px;color:{PALETTE["muted"]};'
+            f'margin-top:4px;">weights: blue negative, white 0, red positive (each filter scaled '
+            f'to its largest |weight|)<br><span {label.format("right")}>−</span>'
+            f'<span style="display:inline-block;width:160px;height:10px;vertical-align:middle;'
+            f'background:linear-gradient(to right, {gradient});"></span>'
+            f'<span {label.format("left")}>+</span>')
+    if colour_filters:
+        text += ("<br>colour filters: grey is 0 in every channel; a pixel is redder, greener or "
+                 "bluer where that channel's weight is positive")
+    return text + "</div>"
+
+
 def render_filters(a: Activations, map_px: int = 128) -> Html:
-    """The image, each filter (red positive, blue negative) and below it its activation map
-    (bright = strong response, each map scaled to its own range). HTML with inline pictures."""
+    """The image, each filter (red positive, blue negative, with a legend) and below it its
+    activation map (bright = strong response, each map scaled to its own range). HTML with
+    inline pictures."""
     image, w, maps = host((a.image, a.w, a.maps))
     K, F = w.shape[0], w.shape[-1]
     H_out, W_out = maps.shape[1:]
@@ -143,7 +169,34 @@ def render_filters(a: Activations, map_px: int = 128) -> Html:
                        max(1, map_px // max(image.shape[1:])), "input")
     return Html(f'<div style="{FONT}">{head}<table style="{TABLE_CSS}"><tr>'
                 f'<td style="{TD_CSS}vertical-align:bottom;padding-right:10px;">{picture}</td>'
-                f'{"".join(cells)}</tr></table></div>')
+                f'{"".join(cells)}</tr></table>'
+                f'{_weight_legend(any(_is_colour(f) for f in w))}</div>')
+
+
+def fit_photo(size: int, F: int, stride: int, pad: int) -> tuple[int, str]:
+    """The side of the square photo the layer takes, by the output-size rule
+    (:func:`~cs231n_lib.geometry.conv_output_size`), and a sentence saying so.
+
+    Inputs: size: the photo's side; F, stride, pad: the layer's.
+    Returns ``(n, note)``: ``n = size`` when the windows tile the photo; otherwise the layer's
+    refusal (with its arithmetic) is quoted, and ``n`` is the largest smaller side that fits:
+    the photo's last ``size - n`` rows and columns (bottom, right) are cropped away.
+    """
+    try:
+        out = conv_output_size(size, F, stride, pad)
+        return size, f"({size} - {F} + 2*{pad})/{stride} + 1 = {out}: the windows tile the photo."
+    except ConvGeometryError as exc:
+        refusal = str(exc)
+    for n in range(size - 1, 0, -1):
+        try:
+            out = conv_output_size(n, F, stride, pad)
+        except ConvGeometryError:
+            continue
+        cut = size - n
+        return n, (f"A {size}x{size} photo does not fit: {refusal}. So the photo is cropped to "
+                   f"{n}x{n}: its bottom {plural(cut, 'row')} and right {plural(cut, 'column')} "
+                   f"are left out, and ({n} - {F} + 2*{pad})/{stride} + 1 = {out}.")
+    raise ValueError(f"no photo side up to {size} fits F={F}, stride {stride}, pad {pad}: {refusal}")
 
 
 @lru_cache(maxsize=8)
@@ -177,11 +230,11 @@ def filters_widget(photo: str = "camera", bank: str = "edges",
             image = _photo(photo, size, grey=True)
             w, b, names = hand_made_filters(bank, image.shape[0])
         F = w.shape[-1]
-        # with padding F//2 the windows fit when (size - F + 2*(F//2)) is a multiple of the
-        # stride: crop the photo by the few pixels that are left over
-        n = size - (size - F + 2 * (F // 2)) % stride
+        n, fit = fit_photo(size, F, stride, F // 2)  # padding F//2 keeps the size at stride 1
         a = compute_activations(image[:, :n, :n], w, b, {"stride": stride, "pad": F // 2}, relu, names)
-        return Drawing(a, render_filters(a), f"{len(names)} filters -> maps {tuple(a.maps.shape)}")
+        note = f'<div style="{FONT} margin-bottom:4px;">{escape(fit)}</div>'
+        return Drawing(a, Html(note + render_filters(a)),
+                       f"{len(names)} filters -> maps {tuple(a.maps.shape)}")
 
-    return LiveView("Filters and their activation maps", controls, view, height="330px",
+    return LiveView("Filters and their activation maps", controls, view, min_height="330px",
                     rows=[["photo", "bank", "stride", "relu"]], name="filters_widget")

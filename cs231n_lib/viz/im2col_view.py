@@ -228,7 +228,7 @@ def im2col_widget(W: int = 5, C: int = 2, K: int = 2, F: int = 3, S: int = 2, P:
         live.controls["k"].max = live.values()["K"] - 1
 
     live = LiveView("im2col: windows become columns, filters become rows", controls, view,
-                    adjust=adjust, height="660px",
+                    adjust=adjust, min_height="660px",
                     rows=[["W", "C", "K", "F"], ["S", "P", "dilation", "k"]],
                     extra=[widgets.HBox([play, controls["position"]])], name="im2col_widget")
     adjust(live, "W")

@@ -16,13 +16,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import ipywidgets as widgets
+
 from ..geometry import (conv_output_size, conv_param_count, fc_param_count,
                         locally_connected_param_count, memory_bytes)
 from ..validate import check_int
 from .common import (FONT, MONO, PALETTE, TABLE_CSS, TD_CSS, Drawing, Html, LiveView, escape,
                      fmt_int, int_slider)
 
-__all__ = ["ParamCounts", "compute_param_counts", "render_param_counts", "param_counter_widget"]
+__all__ = ["ParamCounts", "compute_param_counts", "UNITS", "bytes_text", "render_param_counts",
+           "param_counter_widget"]
 
 
 @dataclass(frozen=True)
@@ -73,15 +76,35 @@ def compute_param_counts(W: int = 227, C: int = 3, K: int = 96, F: int = 11, S: 
     )
 
 
-def _bytes_text(n: int) -> str:
-    for unit, size in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
+#: memory units (binary: 1 KiB = 1024 bytes); "auto" picks the largest that gives at least 1
+UNITS = {"KiB": 2 ** 10, "MiB": 2 ** 20, "GiB": 2 ** 30, "TiB": 2 ** 40}
 
 
-def render_param_counts(p: ParamCounts) -> Html:
-    """HTML: the arithmetic of each count and bars on a logarithmic scale."""
+def bytes_text(n: int, unit: str = "auto") -> str:
+    """``n`` bytes in ``unit`` ("auto" or one of :data:`UNITS`), thousands separated.
+
+    >>> bytes_text(422_822_400), bytes_text(422_822_400, "KiB"), bytes_text(1000)
+    ('403.2 MiB', '412,912 KiB', '1,000 B')
+    """
+    if unit == "auto":
+        fitting = [name for name, size in UNITS.items() if n >= size]
+        if not fitting:
+            return f"{fmt_int(n)} B"
+        unit = fitting[-1]
+    if unit not in UNITS:
+        raise ValueError(f"unit must be 'auto' or one of {list(UNITS)}, got {unit!r}")
+    value = n / UNITS[unit]
+    if value >= 1000 or value == 0:
+        return f"{value:,.0f} {unit}"
+    if value >= 1:
+        return f"{value:.1f} {unit}"
+    digits = 1 - math.floor(math.log10(value))  # two significant digits, never 1.3e-07
+    return f"{value:.{digits}f} {unit}"
+
+
+def render_param_counts(p: ParamCounts, unit: str = "auto") -> Html:
+    """HTML: the arithmetic of each count, bars on a logarithmic scale, and the memory of
+    each layer's parameters in float32, in ``unit`` (see :func:`bytes_text`)."""
     H, W, C = p.input_shape
     H_out, W_out, K = p.output_shape
     F = p.F
@@ -107,7 +130,7 @@ def render_param_counts(p: ParamCounts) -> Html:
             f'<td style="{TD_CSS}padding:4px 8px;"><div style="background:{colour};height:14px;'
             f'width:{width:.0f}px;"></div></td>'
             f'<td style="{TD_CSS}padding:4px 8px;color:{PALETTE["muted"]};">'
-            f'{_bytes_text(4 * counts["total"])} in float32</td></tr>'
+            f'{bytes_text(4 * counts["total"], unit)} in float32</td></tr>'
             f'<tr><td style="{TD_CSS}"></td><td colspan="3" style="{TD_CSS}padding:0 8px 6px 8px;'
             f'{MONO}font-size:12px;">'
             f'{escape(how)}</td></tr>')
@@ -121,21 +144,23 @@ def render_param_counts(p: ParamCounts) -> Html:
 
 
 def param_counter_widget(W: int = 227, C: int = 3, K: int = 96, F: int = 11, S: int = 4,
-                         P: int = 0) -> LiveView:
-    """Sliders for the input volume and the layer; the three counts side by side. Starts at
-    AlexNet's first layer (105,705,600 vs 34,944)."""
+                         P: int = 0, unit: str = "auto") -> LiveView:
+    """Sliders for the input volume and the layer, and a menu for the memory unit; the three
+    counts side by side. Starts at AlexNet's first layer (105,705,600 vs 34,944)."""
     controls = {
         "W": int_slider("input W=H", W, 1, 256), "C": int_slider("depth C", C, 1, 64),
         "K": int_slider("filters K", K, 1, 512), "F": int_slider("filter F", F, 1, 15),
         "S": int_slider("stride S", S, 1, 8), "P": int_slider("padding P", P, 0, 8),
+        "unit": widgets.Dropdown(options=["auto", *UNITS], value=unit, description="memory in",
+                                 layout=widgets.Layout(width="180px")),
     }
 
-    def view(**v: int) -> Drawing:
+    def view(unit: str, **v: int) -> Drawing:
         p = compute_param_counts(**v)
-        return Drawing(p, render_param_counts(p),
+        return Drawing(p, render_param_counts(p, unit),
                        f"locally connected {fmt_int(p.locally_connected['total'])} vs conv "
                        f"{fmt_int(p.conv['total'])} parameters")
 
     return LiveView("Parameters: fully connected vs locally connected vs convolution", controls,
-                    view, height="230px", rows=[["W", "C", "K"], ["F", "S", "P"]],
+                    view, min_height="230px", rows=[["W", "C", "K"], ["F", "S", "P", "unit"]],
                     name="param_counter_widget")

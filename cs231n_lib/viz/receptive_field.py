@@ -28,8 +28,9 @@ from .common import (COUNT_CMAP, FONT, PALETTE, Drawing, Html, LiveView, as_rgb8
                      hex_rgb, host, img_html, int_slider, new_figure)
 
 __all__ = [
-    "PRESETS", "parse_layers", "format_layers", "fitting_image_size", "ReceptiveFieldView",
-    "compute_receptive_field", "render_receptive_field", "render_profiles", "receptive_field_widget",
+    "PRESETS", "parse_layers", "format_layers", "padding_note", "fitting_image_size",
+    "ReceptiveFieldView", "compute_receptive_field", "render_receptive_field", "render_profiles",
+    "receptive_field_widget",
 ]
 
 #: stacks to start from: the notes' examples and two real first layers
@@ -45,44 +46,76 @@ PRESETS = {
 }
 
 _TOKEN = re.compile(r"^\s*(\d+)\s*x\s*(\d+)((?:\s+[sdp]\d+)*)\s*$")
+_OPTIONS = {"s": "stride", "d": "dilation", "p": "padding"}
+
+
+def _read_layer(i: int, part: str) -> tuple[dict[str, int], bool]:
+    """Layer ``i`` (0-based) of the text form: its dict, and whether its padding was typed."""
+    m = _TOKEN.match(part)
+    if not m:
+        raise ValueError(f"layers: cannot read layer {i + 1} {part.strip()!r}; write it as "
+                         "FxF with optional s<stride> d<dilation> p<padding>, e.g. '3x3 s2'")
+    FH, FW = int(m.group(1)), int(m.group(2))
+    if FH != FW or FH < 1:
+        raise ValueError(f"layers: layer {i + 1} {part.strip()!r} must be a square filter of size "
+                         "at least 1 (this viewer draws square fields)")
+    given = re.findall(r"([sdp])(\d+)", m.group(3) or "")
+    for key, name in _OPTIONS.items():
+        values = [f"{k}{v}" for k, v in given if k == key]
+        if len(values) > 1:
+            raise ValueError(f"layers: layer {i + 1} {part.strip()!r} gives the {name} more than "
+                             f"once ({', '.join(values)}); write each of s, d, p at most once")
+    opts = {k: int(v) for k, v in given}
+    S, D = opts.get("s", 1), opts.get("d", 1)
+    if S < 1 or D < 1:
+        raise ValueError(f"layers: layer {i + 1} {part.strip()!r}: stride and dilation must be >= 1")
+    return {"F": FH, "S": S, "P": opts.get("p", D * (FH - 1) // 2), "dilation": D}, "p" in opts
+
+
+def _read_layers(text: str) -> list[tuple[dict[str, int], bool]]:
+    """Every layer of the text form, with whether its padding was typed."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("layers: write at least one layer, e.g. '3x3, 3x3 s2, 3x3 d2'")
+    return [_read_layer(i, part) for i, part in enumerate(text.split(","))]
 
 
 def parse_layers(text: str) -> list[dict[str, int]]:
     """Read a stack written as ``"3x3, 3x3 d2, 11x11 s4 p0"``: one ``FxF`` per layer, then
     optional ``s`` (stride, default 1), ``d`` (dilation, default 1), ``p`` (padding; default
-    half the dilated span, ``d*(F - 1)//2``, which keeps a stride-1 layer's size).
+    half the dilated span, ``d*(F - 1)//2``, which keeps a stride-1 layer's size), each at
+    most once.
 
     Returns a list of dicts with keys F, S, P, dilation (the form :mod:`cs231n_lib.geometry`
     takes). Raises ``ValueError`` naming the part it cannot read.
     """
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("layers: write at least one layer, e.g. '3x3, 3x3 s2, 3x3 d2'")
-    layers = []
-    for i, part in enumerate(text.split(",")):
-        m = _TOKEN.match(part)
-        if not m:
-            raise ValueError(f"layers: cannot read layer {i + 1} {part.strip()!r}; write it as "
-                             "FxF with optional s<stride> d<dilation> p<padding>, e.g. '3x3 s2'")
-        FH, FW = int(m.group(1)), int(m.group(2))
-        if FH != FW or FH < 1:
-            raise ValueError(f"layers: layer {i + 1} {part.strip()!r} must be a square filter of size "
-                             "at least 1 (this viewer draws square fields)")
-        opts = {k: int(v) for k, v in re.findall(r"([sdp])(\d+)", m.group(3) or "")}
-        S, D = opts.get("s", 1), opts.get("d", 1)
-        if S < 1 or D < 1:
-            raise ValueError(f"layers: layer {i + 1} {part.strip()!r}: stride and dilation must be >= 1")
-        layers.append({"F": FH, "S": S, "P": opts.get("p", D * (FH - 1) // 2), "dilation": D})
-    return layers
+    return [layer for layer, _ in _read_layers(text)]
 
 
-def format_layers(layers: Sequence[dict[str, int]]) -> str:
-    """The inverse of :func:`parse_layers` (options left out where they are the defaults)."""
+def format_layers(layers: Sequence[dict[str, int]], explicit_padding: bool = False) -> str:
+    """The inverse of :func:`parse_layers` (options left out where they are the defaults;
+    with ``explicit_padding`` every layer's padding is written)."""
     parts = []
     for layer in layers:
         F, S, P, D = layer["F"], layer.get("S", 1), layer.get("P", 0), layer.get("dilation", 1)
         text = f"{F}x{F}" + (f" s{S}" if S != 1 else "") + (f" d{D}" if D != 1 else "")
-        parts.append(text + (f" p{P}" if P != D * (F - 1) // 2 else ""))
+        parts.append(text + (f" p{P}" if explicit_padding or P != D * (F - 1) // 2 else ""))
     return ", ".join(parts)
+
+
+def padding_note(text: str) -> str:
+    """For a typed stack, which layers got the default padding and how much ('' when every
+    layer's padding was typed), e.g. for ``"3x3, 5x5 p0"``: "layer 1 has no p: it gets
+    p = d*(F - 1)//2 = 1, the padding that keeps the size at stride 1 (read as 3x3 p1, 5x5 p0)"."""
+    read = _read_layers(text)
+    untyped = [(i, layer) for i, (layer, typed) in enumerate(read) if not typed]
+    if not untyped:
+        return ""
+    which = ", ".join(f"{i + 1}" for i, _ in untyped)
+    amounts = ", ".join(f"{layer['P']}" for _, layer in untyped)
+    subject = f"layer {which} has" if len(untyped) == 1 else f"layers {which} have"
+    stack = format_layers([layer for layer, _ in read], explicit_padding=True)
+    return (f"{subject} no p: {'it gets' if len(untyped) == 1 else 'they get'} p = d*(F - 1)//2 "
+            f"= {amounts}, the padding that keeps the size at stride 1 (read as {stack})")
 
 
 def _sizes(layers: Sequence[dict[str, int]], n: int) -> list[int]:
@@ -119,6 +152,10 @@ class ReceptiveFieldView:
     receptive field (size and jump) from the geometry, ``neurons[l]`` the (row, col) of the
     neuron looked at, ``boxes[l]`` the image rows and columns it sees (first, last, clipped to
     the image), ``counts[l]`` (H, W) the number of paths from each pixel to that neuron.
+
+    The top neuron is the one whose field is centred closest to ``point``; each neuron below
+    it is one of those that feed it, the one at the centre of what it reads, so every box lies
+    inside the top one and, for odd filters, shares its centre (see :func:`_looked_at`).
     """
     layers: list[dict[str, int]]
     image_size: tuple[int, int]
@@ -138,7 +175,9 @@ class ReceptiveFieldView:
 def _back_project(counts: Any, layer: dict[str, int], n_in: tuple[int, int]) -> Any:
     """Path counts at a layer's input from path counts at its output: every output neuron
     hands its count to each of its ``F x F`` taps (the transpose of the convolution with an
-    all-ones filter). Taps that land in the zero padding are dropped."""
+    all-ones filter). Taps that land in the zero padding are dropped.
+
+    Inputs: counts (h_out, w_out); n_in: (h_in, w_in). Returns (h_in, w_in)."""
     F, S, P, D = layer["F"], layer["S"], layer["P"], layer["dilation"]
     h, w = counts.shape
     padded = np.zeros((n_in[0] + 2 * P, n_in[1] + 2 * P), dtype=counts.dtype)
@@ -148,11 +187,73 @@ def _back_project(counts: Any, layer: dict[str, int], n_in: tuple[int, int]) -> 
     return padded[P:P + n_in[0], P:P + n_in[1]]
 
 
+def _paths(layers: Sequence[dict[str, int]], inputs: Sequence[tuple[int, int]],
+           neuron: tuple[int, int], out: tuple[int, int]) -> Any:
+    """Path counts (h_in, w_in) at the input of ``layers[0]`` to one neuron of the output
+    (size ``out``) of ``layers[-1]``; ``inputs[l]`` is the input size of ``layers[l]``."""
+    grid = np.zeros(out, dtype=np.int64)
+    grid[neuron] = 1
+    for layer, n_in in zip(reversed(layers), reversed(inputs)):
+        grid = _back_project(grid, layer, n_in)
+    return grid
+
+
+def _centre(field: ReceptiveField, i: int) -> float:
+    """Image coordinate of the centre of neuron ``i``'s field (pixel ``p`` spans [p, p+1))."""
+    return field.start + i * field.jump
+
+
 def _nearest_neuron(field: ReceptiveField, n_out: int, pixel: int) -> int:
-    """The neuron whose field is centred closest to ``pixel`` (image coordinates).
-    Neuron ``i``'s field is centred at ``start + i*jump`` (pixel ``p`` spans [p, p+1))."""
+    """The neuron whose field is centred closest to ``pixel`` (image coordinates)."""
     i = round((pixel + 0.5 - field.start) / field.jump)
     return int(min(max(i, 0), n_out - 1))
+
+
+def _centre_feeder(feeders: Any, field: ReceptiveField, centre: float, pixel: int) -> int | None:
+    """Of the neurons ``feeders`` of one layer (indices along one axis), the one whose field
+    is centred closest to ``centre`` (ties: closest to ``pixel``, then the first); None when
+    there are none (a neuron above that reads only zero padding)."""
+    if len(feeders) == 0:
+        return None
+    return int(min(feeders, key=lambda i: (abs(_centre(field, i) - centre),
+                                           abs(_centre(field, i) - pixel - 0.5), i)))
+
+
+def _looked_at(layers: Sequence[dict[str, int]], fields: Sequence[ReceptiveField],
+               rows: Sequence[int], cols: Sequence[int], inputs: Sequence[tuple[int, int]],
+               point: tuple[int, int]) -> list[tuple[int, int]]:
+    """The (row, col) of the neuron looked at after each layer.
+
+    At the top: the neuron whose field is centred closest to ``point``. After each layer
+    below: back-projecting the top neuron gives the exact set of neurons of that layer that
+    feed it; of those, the one centred closest to the top neuron's field (the centre of its
+    window). Rows and columns are chosen apart: the set is a rectangle of them.
+
+    Inputs: ``rows[l]``/``cols[l]`` the output height/width of layer ``l``; ``inputs[l]`` its
+    input (height, width); ``point`` the (row, col) of the image looked at."""
+    top = (_nearest_neuron(fields[-1], rows[-1], point[0]),
+           _nearest_neuron(fields[-1], cols[-1], point[1]))
+    centre = (_centre(fields[-1], top[0]), _centre(fields[-1], top[1]))
+    grid = np.zeros((rows[-1], cols[-1]), dtype=np.int64)
+    grid[top] = 1
+    chosen = [top]
+    for l in range(len(layers) - 1, 0, -1):  # the input of layer l is the output of layer l-1
+        grid = _back_project(grid, layers[l], inputs[l])
+        r = _centre_feeder(np.flatnonzero(grid.any(axis=1)), fields[l - 1], centre[0], point[0])
+        c = _centre_feeder(np.flatnonzero(grid.any(axis=0)), fields[l - 1], centre[1], point[1])
+        r = _nearest_neuron(fields[l - 1], rows[l - 1], point[0]) if r is None else r
+        c = _nearest_neuron(fields[l - 1], cols[l - 1], point[1]) if c is None else c
+        chosen.insert(0, (r, c))
+    return chosen
+
+
+def _box(counts: Any, point: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(first row, last row, first column, last column) of the pixels with a path; the point
+    itself for a neuron that sees only zero padding."""
+    seen_r, seen_c = np.flatnonzero(counts.any(axis=1)), np.flatnonzero(counts.any(axis=0))
+    if seen_r.size == 0:
+        return (point[0], point[0], point[1], point[1])
+    return (int(seen_r[0]), int(seen_r[-1]), int(seen_c[0]), int(seen_c[-1]))
 
 
 def compute_receptive_field(layers: Sequence[dict[str, int]] | str,
@@ -163,8 +264,10 @@ def compute_receptive_field(layers: Sequence[dict[str, int]] | str,
     Inputs:
     - layers: dicts with F, S, P, dilation (or the text form of :func:`parse_layers`)
     - image_size: (H, W) of the image; every layer must fit it exactly
-    - point: (row, col) of the image to look at (default: the centre); at each depth the
-      neuron whose field is centred closest to it is chosen
+    - point: (row, col) of the image to look at (default: the centre). The top neuron is the
+      one whose field is centred closest to it (in a strided stack the top neurons are
+      ``jump`` pixels apart, so its field's centre can be a few pixels away); below it, the
+      neuron of each layer at the centre of what the top neuron reads.
 
     Returns a :class:`ReceptiveFieldView`.
     """
@@ -182,19 +285,10 @@ def compute_receptive_field(layers: Sequence[dict[str, int]] | str,
     rows, cols = _sizes(layers, H), _sizes(layers, W)
     fields = receptive_fields(layers)
     inputs = [(H, W)] + list(zip(rows, cols))[:-1]
-    neurons, boxes, counts = [], [], []
-    for top in range(len(layers)):
-        r = _nearest_neuron(fields[top], rows[top], point[0])
-        c = _nearest_neuron(fields[top], cols[top], point[1])
-        grid = np.zeros((rows[top], cols[top]), dtype=np.int64)
-        grid[r, c] = 1
-        for l in range(top, -1, -1):  # down the stack to the image
-            grid = _back_project(grid, layers[l], inputs[l])
-        seen_r, seen_c = np.nonzero(grid.any(axis=1))[0], np.nonzero(grid.any(axis=0))[0]
-        neurons.append((r, c))
-        boxes.append((int(seen_r[0]), int(seen_r[-1]), int(seen_c[0]), int(seen_c[-1]))
-                     if seen_r.size else (r, r, c, c))
-        counts.append(grid)
+    neurons = _looked_at(layers, fields, rows, cols, inputs, point)
+    counts = [_paths(layers[:l + 1], inputs[:l + 1], neuron, (rows[l], cols[l]))
+              for l, neuron in enumerate(neurons)]
+    boxes = [_box(grid, point) for grid in counts]
     return ReceptiveFieldView(layers, (H, W), point, rows, fields, neurons, boxes, counts)
 
 
@@ -285,12 +379,24 @@ def render_receptive_field(view: ReceptiveFieldView, image: Any) -> Html:
         f'sees {f.size}x{f.size}</div>'
         for l, (layer, f, colour) in enumerate(zip(view.layers, view.fields, colours)))
     return Html(
-        f'<div style="{FONT}">'
+        f'<div style="{FONT}"><div style="margin-bottom:4px;">{escape(_top_text(view))}</div>'
         + img_html(whole, 1, f"{H}x{W} image, point ({r}, {c}): one box per layer")
         + img_html(close, 1, f"close-up: paths to the top neuron "
                               f"({view.top_size}x{view.top_size} field)")
         + f'<div style="display:inline-block;vertical-align:top;font-size:12px;">{legend}'
         + _profile_svg(top[row, cs], cs.start) + "</div></div>")
+
+
+def _top_text(view: ReceptiveFieldView) -> str:
+    """Which top neuron is looked at, and what it sees, in words."""
+    (i, j), (r0, r1, c0, c1) = view.neurons[-1], view.boxes[-1]
+    f = view.fields[-1]
+    apart = (f" (neighbouring top neurons look {f.jump} pixels apart, so its field's centre "
+             "can miss the point by a little)" if f.jump > 1 else "")
+    return (f"point ({view.point[0]}, {view.point[1]}): the closest top neuron is ({i}, {j}) of "
+            f"the {view.sizes[-1]}x{view.sizes[-1]} output; it sees rows {r0}..{r1}, columns "
+            f"{c0}..{c1}{apart}. The smaller boxes: what the neurons at the centre of its window "
+            "see, layer by layer.")
 
 
 def _short(layer: dict[str, int]) -> str:
@@ -332,9 +438,11 @@ def _photo(name: str, size: int) -> Any:
 def receptive_field_widget(photo: str = "astronaut", preset: str = "three 3x3 (7x7 view)",
                            near: int = 128) -> LiveView:
     """A photograph, a stack of layers (pick a preset or type one: ``"3x3, 3x3 d2"``), and the
-    point to look at. The image is resized to the nearest size that every layer fits."""
+    point to look at. The image is resized to the nearest size from ``near`` up that every
+    layer fits; the point sliders follow that size."""
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
+    n = fitting_image_size(parse_layers(PRESETS[preset]), near)
     controls = {
         "photo": widgets.Dropdown(options=["astronaut", "chelsea", "coffee", "camera", "brick"],
                                   value=photo, description="photo",
@@ -343,16 +451,24 @@ def receptive_field_widget(photo: str = "astronaut", preset: str = "three 3x3 (7
                                    description="stack", layout=widgets.Layout(width="330px")),
         "layers": widgets.Text(value=PRESETS[preset], description="layers", continuous_update=False,
                                layout=widgets.Layout(width="420px")),
-        "row": int_slider("point row", near // 2, 0, near - 1, width="320px"),
-        "col": int_slider("point column", near // 2, 0, near - 1, width="320px"),
+        "row": int_slider("point row", n // 2, 0, n - 1, width="320px"),
+        "col": int_slider("point column", n // 2, 0, n - 1, width="320px"),
     }
 
     def view(photo: str, preset: str, layers: str, row: int, col: int) -> Drawing:
         stack = parse_layers(layers)
         n = fitting_image_size(stack, near)
-        v = compute_receptive_field(stack, (n, n), (min(row, n - 1), min(col, n - 1)))
+        v = compute_receptive_field(stack, (n, n), (row, col))
+        notes = [f"The photo is resized to {n}x{n}, the smallest size from {near} up that every "
+                 f"layer fits exactly (layer outputs {', '.join(map(str, v.sizes))}); the point "
+                 f"sliders go from 0 to {n - 1}."]
+        padding = padding_note(layers)
+        if padding:
+            notes.append(f"Padding: {padding}.")
+        note = "".join(f'<div style="{FONT} margin-bottom:4px;">{escape(line)}</div>' for line in notes)
         summary = " -> ".join(f"{f.size}x{f.size}" for f in v.fields)
-        return Drawing(v, render_receptive_field(v, _photo(photo, n)), f"receptive fields {summary}")
+        return Drawing(v, Html(note + render_receptive_field(v, _photo(photo, n))),
+                       f"receptive fields {summary}")
 
     def adjust(live: LiveView, name: str) -> None:
         if name == "preset" and live.controls["preset"].value in PRESETS:
@@ -361,7 +477,14 @@ def receptive_field_widget(photo: str = "astronaut", preset: str = "three 3x3 (7
             preset = live.controls["preset"].value
             if PRESETS.get(preset) != live.controls["layers"].value:
                 live.controls["preset"].value = "(typed)"
+        if name in ("preset", "layers"):
+            try:
+                n = fitting_image_size(parse_layers(live.controls["layers"].value), near)
+            except ValueError:
+                return  # the view says why
+            for slider in (live.controls["row"], live.controls["col"]):
+                slider.max = n - 1  # a value above it is lowered to it
 
     return LiveView("Receptive fields on a photograph", controls, view, adjust=adjust,
-                    height="300px", rows=[["photo", "preset"], ["layers"], ["row", "col"]],
+                    min_height="300px", rows=[["photo", "preset"], ["layers"], ["row", "col"]],
                     name="receptive_field_widget")
