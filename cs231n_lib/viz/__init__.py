@@ -11,6 +11,7 @@ module                 computes                           widget
 ``im2col_view``        the window, its column, the rows   im2col beside the sliding window
 ``param_counter``      FC vs locally connected vs conv    parameter counts for any layer
 ``filters``            activation maps of a filter bank   filters and their maps on a photo
+``memory_explorer``    memory by kind and layer, batch    network, input, batch, dtype, GPU
 =====================  ================================  ==============================
 
 ``compute_*`` returns numbers and arrays (on the device of its inputs), ``render_*`` returns a
@@ -21,6 +22,7 @@ from .conv_stepper import compute_conv_step, conv_stepper_widget, demo_volume, r
 from .filters import compute_activations, filters_widget, hand_made_filters, render_filters
 from .im2col_view import (compute_im2col_shapes, compute_im2col_view, im2col_widget,
                           render_im2col_view)
+from .memory_explorer import compute_memory, memory_explorer_widget, render_memory
 from .output_size import compute_output_size, output_size_widget, render_output_size
 from .param_counter import compute_param_counts, param_counter_widget, render_param_counts
 from .receptive_field import (compute_receptive_field, parse_layers, receptive_field_widget,
@@ -35,4 +37,5 @@ __all__ = [
     "compute_im2col_shapes", "compute_im2col_view", "render_im2col_view", "im2col_widget",
     "compute_param_counts", "render_param_counts", "param_counter_widget",
     "hand_made_filters", "compute_activations", "render_filters", "filters_widget",
+    "compute_memory", "render_memory", "memory_explorer_widget",
 ]
