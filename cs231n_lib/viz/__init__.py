@@ -11,6 +11,7 @@ module                 computes                           widget
 ``im2col_view``        the window, its column, the rows   im2col beside the sliding window
 ``param_counter``      FC vs locally connected vs conv    parameter counts for any layer
 ``filters``            activation maps of a filter bank   filters and their maps on a photo
+``pool_stepper``       one pooling window, its switch, dx pooling window by window, backward
 ``memory_explorer``    memory by kind and layer, batch    network, input, batch, dtype, GPU
 =====================  ================================  ==============================
 
@@ -25,6 +26,8 @@ from .im2col_view import (compute_im2col_shapes, compute_im2col_view, im2col_wid
 from .memory_explorer import compute_memory, memory_explorer_widget, render_memory
 from .output_size import compute_output_size, output_size_widget, render_output_size
 from .param_counter import compute_param_counts, param_counter_widget, render_param_counts
+from .pool_stepper import (compute_pool_step, compute_switches, demo_plane, photo_plane,
+                           pool_stepper_widget, render_pool_step, upstream_gradient)
 from .receptive_field import (compute_receptive_field, parse_layers, receptive_field_widget,
                               render_profiles, render_receptive_field)
 
@@ -37,5 +40,7 @@ __all__ = [
     "compute_im2col_shapes", "compute_im2col_view", "render_im2col_view", "im2col_widget",
     "compute_param_counts", "render_param_counts", "param_counter_widget",
     "hand_made_filters", "compute_activations", "render_filters", "filters_widget",
+    "demo_plane", "photo_plane", "upstream_gradient", "compute_pool_step", "compute_switches",
+    "render_pool_step", "pool_stepper_widget",
     "compute_memory", "render_memory", "memory_explorer_widget",
 ]
