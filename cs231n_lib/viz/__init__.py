@@ -13,6 +13,7 @@ module                 computes                           widget
 ``filters``            activation maps of a filter bank   filters and their maps on a photo
 ``pool_stepper``       one pooling window, its switch, dx pooling window by window, backward
 ``memory_explorer``    memory by kind and layer, batch    network, input, batch, dtype, GPU
+``score_map``          class scores over a larger canvas  a crop slid over the score maps
 =====================  ================================  ==============================
 
 ``compute_*`` returns numbers and arrays (on the device of its inputs), ``render_*`` returns a
@@ -30,6 +31,8 @@ from .pool_stepper import (compute_pool_step, compute_switches, demo_plane, phot
                            pool_stepper_widget, render_pool_step, upstream_gradient)
 from .receptive_field import (compute_receptive_field, parse_layers, receptive_field_widget,
                               render_profiles, render_receptive_field)
+from .score_map import (compute_score_map, digit_canvas, render_score_map, score_map_widget,
+                        train_digits_net)
 
 __all__ = [
     "PALETTE", "Drawing", "LiveView",
@@ -43,4 +46,6 @@ __all__ = [
     "demo_plane", "photo_plane", "upstream_gradient", "compute_pool_step", "compute_switches",
     "render_pool_step", "pool_stepper_widget",
     "compute_memory", "render_memory", "memory_explorer_widget",
+    "digit_canvas", "train_digits_net", "compute_score_map", "render_score_map",
+    "score_map_widget",
 ]
