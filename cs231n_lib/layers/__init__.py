@@ -14,6 +14,7 @@ One module per concept, each with its forward and backward side by side:
 ``pool``                      max, average and L2-norm pooling
 ``locally_connected``         conv connectivity without parameter sharing
 ``batchnorm``                 batchnorm, spatial batchnorm, spatial group norm
+``lrn``                       local response normalization across channels (AlexNet)
 ``dropout``                   inverted dropout (p = probability of keeping)
 ``losses``                    softmax and SVM losses
 ============================  =========================================================
@@ -26,6 +27,7 @@ from .conv import conv_backward_naive, conv_forward_naive
 from .dropout import dropout_backward, dropout_forward
 from .locally_connected import locally_connected_backward, locally_connected_forward
 from .losses import softmax_loss, svm_loss
+from .lrn import local_response_norm_backward, local_response_norm_forward
 from .pool import (avg_pool_backward_naive, avg_pool_forward_naive, l2_pool_backward_naive,
                    l2_pool_forward_naive, max_pool_backward_naive, max_pool_forward_naive)
 from .relu import relu_backward, relu_forward
@@ -41,6 +43,7 @@ __all__ = [
     "batchnorm_forward", "batchnorm_backward",
     "spatial_batchnorm_forward", "spatial_batchnorm_backward",
     "spatial_groupnorm_forward", "spatial_groupnorm_backward",
+    "local_response_norm_forward", "local_response_norm_backward",
     "dropout_forward", "dropout_backward",
     "softmax_loss", "svm_loss",
 ]

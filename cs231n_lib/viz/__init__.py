@@ -11,6 +11,7 @@ module                 computes                           widget
 ``im2col_view``        the window, its column, the rows   im2col beside the sliding window
 ``param_counter``      FC vs locally connected vs conv    parameter counts for any layer
 ``filters``            activation maps of a filter bank   filters and their maps on a photo
+``batchnorm_explorer``  batch vs running statistics       batch size, mode, momentum, seed
 ``pool_stepper``       one pooling window, its switch, dx pooling window by window, backward
 ``memory_explorer``    memory by kind and layer, batch    network, input, batch, dtype, GPU
 ``score_map``          class scores over a larger canvas  a crop slid over the score maps
@@ -19,6 +20,8 @@ module                 computes                           widget
 ``compute_*`` returns numbers and arrays (on the device of its inputs), ``render_*`` returns a
 matplotlib figure or an HTML string, ``*_widget()`` returns a :class:`~.common.LiveView`.
 """
+from .batchnorm_explorer import (batchnorm_widget, compute_batchnorm_stats, digit_activations,
+                                 render_batchnorm_stats)
 from .common import PALETTE, Drawing, LiveView
 from .conv_stepper import compute_conv_step, conv_stepper_widget, demo_volume, render_conv_step
 from .filters import compute_activations, filters_widget, hand_made_filters, render_filters
@@ -43,6 +46,7 @@ __all__ = [
     "compute_im2col_shapes", "compute_im2col_view", "render_im2col_view", "im2col_widget",
     "compute_param_counts", "render_param_counts", "param_counter_widget",
     "hand_made_filters", "compute_activations", "render_filters", "filters_widget",
+    "digit_activations", "compute_batchnorm_stats", "render_batchnorm_stats", "batchnorm_widget",
     "demo_plane", "photo_plane", "upstream_gradient", "compute_pool_step", "compute_switches",
     "render_pool_step", "pool_stepper_widget",
     "compute_memory", "render_memory", "memory_explorer_widget",
