@@ -7,6 +7,7 @@ package; the test is skipped, saying which is missing, where they cannot be inst
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -53,10 +54,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Lab:
+    """A running JupyterLab: ``url(name)`` opens notebook ``name`` of its folder ``root``."""
+
+    def __init__(self, root: Path, port: int, token: str) -> None:
+        self.root, self.port, self.token = root, port, token
+
+    def url(self, name: str) -> str:
+        """A workspace of its own, reset: no tab of an earlier test is reopened beside it."""
+        workspace = Path(name).stem.replace(".", "-")
+        return (f"http://127.0.0.1:{self.port}/lab/workspaces/{workspace}/tree/{name}"
+                f"?reset&token={self.token}")
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on a free localhost port with a random token, serving a copy of the
-    notebook with its stored outputs removed (everything shown comes from this run)."""
+    notebook with its stored outputs removed (everything shown comes from this run); the
+    explorer tests add their own small notebooks to its folder."""
     _requirements()
     root = tmp_path_factory.mktemp("lab")
     nb = nbformat.read(ROOT / "notebooks" / NOTEBOOK, as_version=4)
@@ -92,7 +107,7 @@ def lab(tmp_path_factory):
                     pytest.fail("JupyterLab did not start:\n"
                                 + (root / "jupyterlab.log").read_text()[-3000:])
                 time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?token={token}"
+        yield Lab(root, port, token)
     finally:
         server.terminate()
         try:
@@ -100,6 +115,30 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def _browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _open_and_run_all(page, url: str) -> None:
+    """Open a notebook, wait for its kernel, then Run > Run All Cells."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    idle = page.locator(".jp-StatusBar-TextItem", has_text="Idle").first
+    expect(idle).to_be_visible(timeout=60_000)
+    page.click('.lm-MenuBar-item:has-text("Run")')
+    page.click('li[data-command="runmenu:run-all"]')
 
 
 def test_notebook_runs_and_the_output_size_explorer_responds(lab):
@@ -110,14 +149,7 @@ def test_notebook_runs_and_the_output_size_explorer_responds(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(lab)
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            idle = page.locator(".jp-StatusBar-TextItem", has_text="Idle").first
-            expect(idle).to_be_visible(timeout=60_000)
-
-            # Run > Run All Cells, then wait for the last cell: the self-check
-            page.click('.lm-MenuBar-item:has-text("Run")')
-            page.click('li[data-command="runmenu:run-all"]')
+            _open_and_run_all(page, lab.url(NOTEBOOK))
             expect(page.get_by_text("public tests passed: 5/5")).to_be_visible(timeout=240_000)
             assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                                 ).count() == 0, "a cell wrote to stderr"
@@ -156,7 +188,71 @@ def test_notebook_runs_and_the_output_size_explorer_responds(lab):
             explorer.screenshot(path=str(ARTIFACTS / "browser-04-explorer-stride-1.png"))
         finally:
             browser.close()
-    (ARTIFACTS / "browser-timings.json").write_text(json.dumps(
-        {"output-size explorer, key press to new output shown (ms)": {
-            "S 2 -> 3 (invalid)": round(invalid_ms, 1), "S 3 -> 2 (valid)": round(back_ms, 1)}},
-        indent=1) + "\n")
+    timings = ARTIFACTS / "browser-timings.json"
+    recorded = json.loads(timings.read_text()) if timings.exists() else {}
+    recorded["output-size explorer, key press to new output shown (ms)"] = {
+        "S 2 -> 3 (invalid)": round(invalid_ms, 1), "S 3 -> 2 (valid)": round(back_ms, 1)}
+    timings.write_text(json.dumps(recorded, indent=1) + "\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Every explorer, once, in a real browser: it renders, a control moves, the output changes.
+# --------------------------------------------------------------------------------------------
+# (name, the cell that shows it, a title word of the widget, the control's label, key presses
+#  on that slider (ArrowRight), a text the output shows afterwards or None)
+EXPLORERS = [
+    ("output-size-227", "viz.output_size_widget(W=224, F=11, S=4, P=0, C=3, K=96)",
+     "Output size", "input W", 3, "55x55x96"),
+    ("receptive-field", 'viz.receptive_field_widget(photo="astronaut", preset="three 3x3 (7x7 view)")',
+     "Receptive", "row", 5, None),
+    ("conv-stepper", "viz.conv_stepper_widget()", "", "output number", 1, None),
+    ("im2col", "viz.im2col_widget()", "", "window (column)", 2, None),
+    ("memory", "viz.memory_explorer_widget()", "Memory", "batch size", 1, None),
+    ("pool-stepper", "viz.pool_stepper_widget()", "Pooling", "stride S", 1, None),
+    ("score-map", "viz.score_map_widget()", "Score map", "crop col", 1, None),
+    ("batchnorm", "viz.batchnorm_widget()", "Batch normalization", "training batches seen", 5, None),
+]
+
+
+def _slider(explorer, page, label: str):
+    return explorer.locator(".widget-slider", has=page.locator("label", has_text=label)).first
+
+
+@pytest.mark.parametrize("name, cell, title, label, presses, after", EXPLORERS,
+                         ids=[case[0] for case in EXPLORERS])
+def test_explorer_responds_in_the_browser(lab, name, cell, title, label, presses, after):
+    from playwright.sync_api import expect
+
+    notebook = f"explore-{name}.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"from cs231n_lib import viz\n{cell}")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab.root / notebook)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _open_and_run_all(page, lab.url(notebook))
+        explorer = page.locator(".widget-vbox", has=page.locator(".widget-output")).filter(
+            has_text=title).first
+        expect(explorer).to_be_visible(timeout=120_000)
+        output = explorer.locator(".widget-output").first
+        expect(output).not_to_be_empty(timeout=60_000)
+        before = output.inner_text()
+        explorer.screenshot(path=str(ARTIFACTS / f"explorer-{name}-1-before.png"))
+        handle = _slider(explorer, page, label).locator(".noUi-handle")
+        handle.focus()
+        start = time.perf_counter()
+        for _ in range(presses):
+            handle.press("ArrowRight")
+        deadline = time.monotonic() + 20
+        while output.inner_text() == before:
+            assert time.monotonic() < deadline, f"moving {label!r} did not change the output"
+            time.sleep(0.05)
+        changed_ms = (time.perf_counter() - start) * 1e3
+        if after:
+            expect(output).to_contain_text(after, timeout=10_000)
+        assert "Traceback" not in output.inner_text()
+        explorer.screenshot(path=str(ARTIFACTS / f"explorer-{name}-2-after.png"))
+    timings = ARTIFACTS / "browser-timings.json"
+    recorded = json.loads(timings.read_text()) if timings.exists() else {}
+    recorded[f"{name}: key presses to a changed output (ms)"] = round(changed_ms, 1)
+    timings.write_text(json.dumps(recorded, indent=1) + "\n")

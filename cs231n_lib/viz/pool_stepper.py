@@ -458,7 +458,7 @@ def pool_stepper_widget(W: int = 6, F: int = 2, S: int = 2, P: int = 0, kind: st
     back in backward mode), ``seed``, and ``step`` (which window).
     """
     _check_kind(kind)
-    toggle = dict(style={"button_width": "70px", "description_width": "initial"})
+    toggle = dict(style={"button_width": "84px", "description_width": "initial"})
     controls = {
         "W": int_slider("input W=H", W, 1, 12), "F": int_slider("window F", F, 1, 5),
         "S": int_slider("stride S", S, 1, 4), "P": int_slider("padding P", P, 0, 2),
