@@ -15,6 +15,9 @@ module                 computes                           widget
 ``pool_stepper``       one pooling window, its switch, dx pooling window by window, backward
 ``memory_explorer``    memory by kind and layer, batch    network, input, batch, dtype, GPU
 ``score_map``          class scores over a larger canvas  a crop slid over the score maps
+``augmentation``       one image transformed, normalized  each transform, random copies
+``strides``            shape, strides, view or copy       x's buffer under an operation
+``gradient_descent``   loss of SGD / mini-batch / batch   batch sizes, learning rate
 =====================  ================================  ==============================
 
 ``compute_*`` returns numbers and arrays (on the device of its inputs), ``render_*`` returns a
@@ -22,9 +25,13 @@ matplotlib figure or an HTML string, ``*_widget()`` returns a :class:`~.common.L
 """
 from .batchnorm_explorer import (batchnorm_widget, compute_batchnorm_stats, digit_activations,
                                  render_batchnorm_stats)
+from .augmentation import (augmentation_widget, compute_augmentation, load_source,
+                           render_augmentation)
 from .common import PALETTE, Drawing, LiveView
 from .conv_stepper import compute_conv_step, conv_stepper_widget, demo_volume, render_conv_step
 from .filters import compute_activations, filters_widget, hand_made_filters, render_filters
+from .gradient_descent import (compute_gd_comparison, gd_widget, render_gd_comparison,
+                               updates_per_epoch)
 from .im2col_view import (compute_im2col_shapes, compute_im2col_view, im2col_widget,
                           render_im2col_view)
 from .memory_explorer import compute_memory, memory_explorer_widget, render_memory
@@ -34,6 +41,7 @@ from .pool_stepper import (compute_pool_step, compute_switches, demo_plane, phot
                            pool_stepper_widget, render_pool_step, upstream_gradient)
 from .receptive_field import (compute_receptive_field, parse_layers, receptive_field_widget,
                               render_profiles, render_receptive_field)
+from .strides import compute_strides, render_strides, strides_widget
 from .score_map import (compute_score_map, digit_canvas, render_score_map, score_map_widget,
                         train_digits_net)
 
@@ -46,6 +54,9 @@ __all__ = [
     "compute_im2col_shapes", "compute_im2col_view", "render_im2col_view", "im2col_widget",
     "compute_param_counts", "render_param_counts", "param_counter_widget",
     "hand_made_filters", "compute_activations", "render_filters", "filters_widget",
+    "load_source", "compute_augmentation", "render_augmentation", "augmentation_widget",
+    "compute_strides", "render_strides", "strides_widget",
+    "updates_per_epoch", "compute_gd_comparison", "render_gd_comparison", "gd_widget",
     "digit_activations", "compute_batchnorm_stats", "render_batchnorm_stats", "batchnorm_widget",
     "demo_plane", "photo_plane", "upstream_gradient", "compute_pool_step", "compute_switches",
     "render_pool_step", "pool_stepper_widget",
