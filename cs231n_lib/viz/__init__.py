@@ -18,6 +18,7 @@ module                 computes                           widget
 ``augmentation``       one image transformed, normalized  each transform, random copies
 ``strides``            shape, strides, view or copy       x's buffer under an operation
 ``gradient_descent``   loss of SGD / mini-batch / batch   batch sizes, learning rate
+``hyperparams``        training runs: loss, accuracies    Train/Stop, live curves, run table
 =====================  ================================  ==============================
 
 ``compute_*`` returns numbers and arrays (on the device of its inputs), ``render_*`` returns a
@@ -32,6 +33,8 @@ from .conv_stepper import compute_conv_step, conv_stepper_widget, demo_volume, r
 from .filters import compute_activations, filters_widget, hand_made_filters, render_filters
 from .gradient_descent import (compute_gd_comparison, gd_widget, render_gd_comparison,
                                updates_per_epoch)
+from .hyperparams import (RunSettings, TrainingRun, compute_training_run, hyperparams_widget,
+                          render_runs)
 from .im2col_view import (compute_im2col_shapes, compute_im2col_view, im2col_widget,
                           render_im2col_view)
 from .memory_explorer import compute_memory, memory_explorer_widget, render_memory
@@ -63,4 +66,5 @@ __all__ = [
     "compute_memory", "render_memory", "memory_explorer_widget",
     "digit_canvas", "train_digits_net", "compute_score_map", "render_score_map",
     "score_map_widget",
+    "RunSettings", "TrainingRun", "compute_training_run", "render_runs", "hyperparams_widget",
 ]
