@@ -198,8 +198,9 @@ def test_notebook_runs_and_the_output_size_explorer_responds(lab):
 # --------------------------------------------------------------------------------------------
 # Every explorer, once, in a real browser: it renders, a control moves, the output changes.
 # --------------------------------------------------------------------------------------------
-# (name, the cell that shows it, a title word of the widget, the control's label, key presses
-#  on that slider (ArrowRight), a text the output shows afterwards or None)
+# (name, the cell that shows it, a title word of the widget, the control's label, what to do
+#  with it: a number of ArrowRight presses on a slider, or the option to pick in a menu,
+#  a text the output shows afterwards or None)
 EXPLORERS = [
     ("output-size-227", "viz.output_size_widget(W=224, F=11, S=4, P=0, C=3, K=96)",
      "Output size", "input W", 3, "55x55x96"),
@@ -211,6 +212,9 @@ EXPLORERS = [
     ("pool-stepper", "viz.pool_stepper_widget()", "Pooling", "stride S", 1, None),
     ("score-map", "viz.score_map_widget()", "Score map", "crop col", 1, None),
     ("batchnorm", "viz.batchnorm_widget()", "Batch normalization", "training batches seen", 5, None),
+    ("augmentation", "viz.augmentation_widget()", "Augmentation", "rotation", 5, None),
+    ("strides", "viz.strides_widget()", "Strides", "result =", "x[:, ::2]", "strides(12, 8, 1)"),
+    ("gradient-descent", "viz.gd_widget()", "gradient descent", "epochs", 1, None),
 ]
 
 
@@ -235,16 +239,21 @@ def test_explorer_responds_in_the_browser(lab, name, cell, title, label, presses
             has_text=title).first
         expect(explorer).to_be_visible(timeout=120_000)
         output = explorer.locator(".widget-output").first
-        expect(output).not_to_be_empty(timeout=60_000)
-        before = output.inner_text()
+        expect(output.locator(".jp-OutputArea-output").first).to_be_visible(timeout=120_000)
+        before = output.inner_html()     # text, or an image: what is drawn either way
         explorer.screenshot(path=str(ARTIFACTS / f"explorer-{name}-1-before.png"))
-        handle = _slider(explorer, page, label).locator(".noUi-handle")
-        handle.focus()
         start = time.perf_counter()
-        for _ in range(presses):
-            handle.press("ArrowRight")
+        if isinstance(presses, str):       # a menu: pick the option
+            menu = explorer.locator(".widget-dropdown", has=page.locator("label", has_text=label))
+            menu.locator("select").select_option(label=presses)
+        else:
+            handle = _slider(explorer, page, label).locator(".noUi-handle")
+            handle.focus()
+            start = time.perf_counter()
+            for _ in range(presses):
+                handle.press("ArrowRight")
         deadline = time.monotonic() + 20
-        while output.inner_text() == before:
+        while output.inner_html() == before:
             assert time.monotonic() < deadline, f"moving {label!r} did not change the output"
             time.sleep(0.05)
         changed_ms = (time.perf_counter() - start) * 1e3
@@ -256,4 +265,47 @@ def test_explorer_responds_in_the_browser(lab, name, cell, title, label, presses
     recorded = json.loads(timings.read_text()) if timings.exists() else {}
     recorded.setdefault("explorers, slider key presses to a changed output (ms)", {})[name] = \
         round(changed_ms, 1)
+    timings.write_text(json.dumps(recorded, indent=1) + "\n")
+
+
+def test_hyperparameter_explorer_trains_live_and_stops(lab):
+    """Press Train: the curves are redrawn while it trains; press Stop: training ends, the run
+    stays in the table as stopped."""
+    from playwright.sync_api import expect
+
+    notebook = "explore-hyperparams.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from cs231n_lib import viz\nviz.hyperparams_widget(num_epochs=40)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab.root / notebook)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _open_and_run_all(page, lab.url(notebook))
+        train = page.locator(".cs231n-hyperparams-train")
+        expect(train).to_be_visible(timeout=120_000)
+        explorer = page.locator(".widget-vbox", has=train).first
+        output = explorer.locator(".widget-output").first
+        start = time.perf_counter()
+        train.click()
+        drawn, deadline, last = [], time.monotonic() + 60, output.inner_html()
+        while len(drawn) < 3:       # three different pictures while it trains
+            assert time.monotonic() < deadline, f"the curves changed {len(drawn)} times in 60 s"
+            html = output.inner_html()
+            if html != last:
+                drawn.append(time.perf_counter() - start)
+                last = html
+            time.sleep(0.05)
+        explorer.screenshot(path=str(ARTIFACTS / "explorer-hyperparams-1-training.png"))
+        stop_clicked = time.perf_counter()
+        explorer.locator(".cs231n-hyperparams-stop").click()
+        expect(explorer.locator(".cs231n-runs")).to_contain_text("stopped", timeout=10_000)
+        stopped_ms = (time.perf_counter() - stop_clicked) * 1e3
+        explorer.screenshot(path=str(ARTIFACTS / "explorer-hyperparams-2-stopped.png"))
+    timings = ARTIFACTS / "browser-timings.json"
+    recorded = json.loads(timings.read_text()) if timings.exists() else {}
+    recorded["hyperparameter explorer in the browser (ms)"] = {
+        "Train click to the first new picture": round(drawn[0] * 1e3, 1),
+        "between the first and the third picture": round((drawn[2] - drawn[0]) * 1e3, 1),
+        "Stop click to 'stopped' in the runs table": round(stopped_ms, 1)}
     timings.write_text(json.dumps(recorded, indent=1) + "\n")
