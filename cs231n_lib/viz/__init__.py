@@ -2,32 +2,32 @@
 
 Each visualizer is three functions, so that what is drawn can be tested:
 
-=====================  ================================  ==============================
-module                 computes                           widget
-=====================  ================================  ==============================
-``output_size``        output size, window positions      W, F, S, P, dilation explorer
-``conv_stepper``       one output number and its sum      the notes' demo, generalised
-``receptive_field``    what a neuron deep in a stack sees receptive fields on a photo
-``im2col_view``        the window, its column, the rows   im2col beside the sliding window
-``param_counter``      FC vs locally connected vs conv    parameter counts for any layer
-``filters``            activation maps of a filter bank   filters and their maps on a photo
-``batchnorm_explorer``  batch vs running statistics       batch size, mode, momentum, seed
-``pool_stepper``       one pooling window, its switch, dx pooling window by window, backward
-``memory_explorer``    memory by kind and layer, batch    network, input, batch, dtype, GPU
-``score_map``          class scores over a larger canvas  a crop slid over the score maps
-``augmentation``       one image transformed, normalized  each transform, random copies
-``strides``            shape, strides, view or copy       x's buffer under an operation
-``gradient_descent``   loss of SGD / mini-batch / batch   batch sizes, learning rate
-``hyperparams``        training runs: loss, accuracies    Train/Stop, live curves, run table
-=====================  ================================  ==============================
+==  =====================  ==================================  ==================================
+nb  module                 computes                            widget
+==  =====================  ==================================  ==================================
+00  ``augmentation``       one image transformed, normalized   each transform, random copies
+00  ``strides``            shape, strides, view or copy        x's buffer under an operation
+00  ``gradient_descent``   loss of SGD / mini-batch / batch    batch sizes, learning rate
+01  ``receptive_field``    what a neuron deep in a stack sees  receptive fields on a photo
+02  ``output_size``        output size, window positions       W, F, S, P, dilation explorer
+03  ``param_counter``      FC vs locally connected vs conv     parameter counts for any layer
+03  ``filters``            activation maps of a filter bank    filters and their maps on a photo
+03  ``conv_stepper``       one output number and its sum       the notes' demo, generalised
+04  ``im2col_view``        the window, its column, the rows    im2col beside the sliding window
+05  ``pool_stepper``       one pooling window, its switch, dx  pooling window by window, backward
+06  ``batchnorm_explorer`` batch vs running statistics         batch size, mode, momentum, seed
+07  ``score_map``          class scores over a larger canvas   a crop slid over the score maps
+08  ``hyperparams``        training runs: loss, accuracies     Train/Stop, live curves, run table
+09  ``memory_explorer``    memory by kind and layer, batch     network, input, batch, dtype, GPU
+==  =====================  ==================================  ==================================
 
 ``compute_*`` returns numbers and arrays (on the device of its inputs), ``render_*`` returns a
 matplotlib figure or an HTML string, ``*_widget()`` returns a :class:`~.common.LiveView`.
 """
-from .batchnorm_explorer import (batchnorm_widget, compute_batchnorm_stats, digit_activations,
-                                 render_batchnorm_stats)
 from .augmentation import (augmentation_widget, compute_augmentation, load_source,
                            render_augmentation)
+from .batchnorm_explorer import (batchnorm_widget, compute_batchnorm_stats, digit_activations,
+                                 render_batchnorm_stats)
 from .common import PALETTE, Drawing, LiveView
 from .conv_stepper import compute_conv_step, conv_stepper_widget, demo_volume, render_conv_step
 from .filters import compute_activations, filters_widget, hand_made_filters, render_filters
@@ -44,9 +44,9 @@ from .pool_stepper import (compute_pool_step, compute_switches, demo_plane, phot
                            pool_stepper_widget, render_pool_step, upstream_gradient)
 from .receptive_field import (compute_receptive_field, parse_layers, receptive_field_widget,
                               render_profiles, render_receptive_field)
-from .strides import compute_strides, render_strides, strides_widget
 from .score_map import (compute_score_map, digit_canvas, render_score_map, score_map_widget,
                         train_digits_net)
+from .strides import compute_strides, render_strides, strides_widget
 
 __all__ = [
     "PALETTE", "Drawing", "LiveView",
