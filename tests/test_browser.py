@@ -117,6 +117,14 @@ def lab(tmp_path_factory):
         log.close()
 
 
+def _record(what: str, cases: dict[str, float]) -> None:
+    """Add timings (ms) to test-artifacts/browser-timings.json, which bench_viz.py reports."""
+    path = ARTIFACTS / "browser-timings.json"
+    recorded = json.loads(path.read_text()) if path.exists() else {}
+    recorded.setdefault(what, {}).update({case: round(ms, 1) for case, ms in cases.items()})
+    path.write_text(json.dumps(recorded, indent=1) + "\n")
+
+
 @contextlib.contextmanager
 def _browser():
     from playwright.sync_api import sync_playwright
@@ -142,57 +150,50 @@ def _open_and_run_all(page, url: str) -> None:
 
 
 def test_notebook_runs_and_the_output_size_explorer_responds(lab):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            _open_and_run_all(page, lab.url(NOTEBOOK))
-            expect(page.get_by_text("public tests passed: 5/5")).to_be_visible(timeout=240_000)
-            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-                                ).count() == 0, "a cell wrote to stderr"
-            assert page.get_by_text("Traceback").count() == 0
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _open_and_run_all(page, lab.url(NOTEBOOK))
+        expect(page.get_by_text("public tests passed: 5/5")).to_be_visible(timeout=240_000)
+        assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                            ).count() == 0, "a cell wrote to stderr"
+        assert page.get_by_text("Traceback").count() == 0
 
-            explorer = page.locator(".widget-vbox", has_text="Output size: (W - F + 2P)/S + 1").first
-            explorer.scroll_into_view_if_needed()
-            output = explorer.locator(".widget-output")
-            expect(output).to_contain_text("(5 - 3 + 2*1)/2 + 1 = 3")
-            expect(output).to_contain_text("output volume: 3x3x2")
-            page.screenshot(path=str(ARTIFACTS / "browser-01-notebook-ran.png"))
-            explorer.screenshot(path=str(ARTIFACTS / "browser-02-explorer-stride-2.png"))
+        explorer = page.locator(".widget-vbox", has_text="Output size: (W - F + 2P)/S + 1").first
+        explorer.scroll_into_view_if_needed()
+        output = explorer.locator(".widget-output")
+        expect(output).to_contain_text("(5 - 3 + 2*1)/2 + 1 = 3")
+        expect(output).to_contain_text("output volume: 3x3x2")
+        page.screenshot(path=str(ARTIFACTS / "browser-01-notebook-ran.png"))
+        explorer.screenshot(path=str(ARTIFACTS / "browser-02-explorer-stride-2.png"))
 
-            # move the stride slider one step right with the keyboard: S = 2 -> 3 (invalid)
-            stride = explorer.locator(".widget-slider", has=page.locator("label", has_text="stride S"))
-            handle = stride.locator(".noUi-handle")
-            handle.focus()
-            start = time.perf_counter()
-            handle.press("ArrowRight")
-            expect(output).to_contain_text("7/3", timeout=10_000)
-            invalid_ms = (time.perf_counter() - start) * 1e3
-            expect(stride.locator(".widget-readout")).to_have_text("3")
-            expect(output).to_contain_text("This setting does not work")
-            expect(output).not_to_contain_text("output volume: 3x3x2")
-            explorer.screenshot(path=str(ARTIFACTS / "browser-03-explorer-stride-3-invalid.png"))
+        # move the stride slider one step right with the keyboard: S = 2 -> 3 (invalid)
+        stride = explorer.locator(".widget-slider", has=page.locator("label", has_text="stride S"))
+        handle = stride.locator(".noUi-handle")
+        handle.focus()
+        start = time.perf_counter()
+        handle.press("ArrowRight")
+        expect(output).to_contain_text("7/3", timeout=10_000)
+        invalid_ms = (time.perf_counter() - start) * 1e3
+        expect(stride.locator(".widget-readout")).to_have_text("3")
+        expect(output).to_contain_text("This setting does not work")
+        expect(output).not_to_contain_text("output volume: 3x3x2")
+        explorer.screenshot(path=str(ARTIFACTS / "browser-03-explorer-stride-3-invalid.png"))
 
-            # back left, one press at a time: S = 2, then S = 1 (valid settings again)
-            start = time.perf_counter()
-            handle.press("ArrowLeft")
-            expect(output).to_contain_text("(5 - 3 + 2*1)/2 + 1 = 3", timeout=10_000)
-            back_ms = (time.perf_counter() - start) * 1e3
-            handle.press("ArrowLeft")
-            expect(output).to_contain_text("(5 - 3 + 2*1)/1 + 1 = 5", timeout=10_000)
-            expect(output).to_contain_text("output volume: 5x5x2")
-            expect(stride.locator(".widget-readout")).to_have_text("1")
-            explorer.screenshot(path=str(ARTIFACTS / "browser-04-explorer-stride-1.png"))
-        finally:
-            browser.close()
-    timings = ARTIFACTS / "browser-timings.json"
-    recorded = json.loads(timings.read_text()) if timings.exists() else {}
-    recorded["output-size explorer, key press to new output shown (ms)"] = {
-        "S 2 -> 3 (invalid)": round(invalid_ms, 1), "S 3 -> 2 (valid)": round(back_ms, 1)}
-    timings.write_text(json.dumps(recorded, indent=1) + "\n")
+        # back left, one press at a time: S = 2, then S = 1 (valid settings again)
+        start = time.perf_counter()
+        handle.press("ArrowLeft")
+        expect(output).to_contain_text("(5 - 3 + 2*1)/2 + 1 = 3", timeout=10_000)
+        back_ms = (time.perf_counter() - start) * 1e3
+        handle.press("ArrowLeft")
+        expect(output).to_contain_text("(5 - 3 + 2*1)/1 + 1 = 5", timeout=10_000)
+        expect(output).to_contain_text("output volume: 5x5x2")
+        expect(stride.locator(".widget-readout")).to_have_text("1")
+        explorer.screenshot(path=str(ARTIFACTS / "browser-04-explorer-stride-1.png"))
+    _record("output-size explorer, key press to new output shown (ms)",
+            {"S 2 -> 3 (invalid)": invalid_ms, "S 3 -> 2 (valid)": back_ms})
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,7 +250,6 @@ def test_explorer_responds_in_the_browser(lab, name, cell, title, label, presses
         else:
             handle = _slider(explorer, page, label).locator(".noUi-handle")
             handle.focus()
-            start = time.perf_counter()
             for _ in range(presses):
                 handle.press("ArrowRight")
         deadline = time.monotonic() + 20
@@ -261,11 +261,7 @@ def test_explorer_responds_in_the_browser(lab, name, cell, title, label, presses
             expect(output).to_contain_text(after, timeout=10_000)
         assert "Traceback" not in output.inner_text()
         explorer.screenshot(path=str(ARTIFACTS / f"explorer-{name}-2-after.png"))
-    timings = ARTIFACTS / "browser-timings.json"
-    recorded = json.loads(timings.read_text()) if timings.exists() else {}
-    recorded.setdefault("explorers, slider key presses to a changed output (ms)", {})[name] = \
-        round(changed_ms, 1)
-    timings.write_text(json.dumps(recorded, indent=1) + "\n")
+    _record("explorers, slider key presses to a changed output (ms)", {name: changed_ms})
 
 
 def test_hyperparameter_explorer_trains_live_and_stops(lab):
@@ -302,10 +298,7 @@ def test_hyperparameter_explorer_trains_live_and_stops(lab):
         expect(explorer.locator(".cs231n-runs")).to_contain_text("stopped", timeout=10_000)
         stopped_ms = (time.perf_counter() - stop_clicked) * 1e3
         explorer.screenshot(path=str(ARTIFACTS / "explorer-hyperparams-2-stopped.png"))
-    timings = ARTIFACTS / "browser-timings.json"
-    recorded = json.loads(timings.read_text()) if timings.exists() else {}
-    recorded["hyperparameter explorer in the browser (ms)"] = {
-        "Train click to the first new picture": round(drawn[0] * 1e3, 1),
-        "between the first and the third picture": round((drawn[2] - drawn[0]) * 1e3, 1),
-        "Stop click to 'stopped' in the runs table": round(stopped_ms, 1)}
-    timings.write_text(json.dumps(recorded, indent=1) + "\n")
+    _record("hyperparameter explorer in the browser (ms)", {
+        "Train click to the first new picture": drawn[0] * 1e3,
+        "between the first and the third picture": (drawn[2] - drawn[0]) * 1e3,
+        "Stop click to 'stopped' in the runs table": stopped_ms})
