@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-import numpy as np
+from .backend import np
 
 __all__ = ["expect_equal", "expect_close", "expect_shape", "expect_instance", "expect_true",
            "expect_raises"]
