@@ -14,6 +14,7 @@ values; the table gives the median and the best of the repeats. Goal: under 150 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         f"moved back and forth, {args.repeats} moves): compute, render, PNG/HTML, output replaced. "
         f"Goal: under {GOAL_MS:.0f} ms.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}.",
+        f"Measured {datetime.date.today()}. Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}.",
         "",
         "| visualizer | control moved | median (ms) | best (ms) | goal met |",
         "|---|---|---:|---:|:---:|",
