@@ -219,6 +219,15 @@ EXPLORERS = [
 ]
 
 
+def _explorer_notebook(lab, name: str, cell: str) -> str:
+    """Write a one-cell notebook showing an explorer into the lab's folder; its file name."""
+    notebook = f"explore-{name}.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"from cs231n_lib import viz\n{cell}")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab.root / notebook)
+    return notebook
+
+
 def _slider(explorer, page, label: str):
     return explorer.locator(".widget-slider", has=page.locator("label", has_text=label)).first
 
@@ -228,10 +237,7 @@ def _slider(explorer, page, label: str):
 def test_explorer_responds_in_the_browser(lab, name, cell, title, label, presses, after):
     from playwright.sync_api import expect
 
-    notebook = f"explore-{name}.ipynb"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"from cs231n_lib import viz\n{cell}")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, lab.root / notebook)
+    notebook = _explorer_notebook(lab, name, cell)
     ARTIFACTS.mkdir(exist_ok=True)
     with _browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -269,11 +275,7 @@ def test_hyperparameter_explorer_trains_live_and_stops(lab):
     stays in the table as stopped."""
     from playwright.sync_api import expect
 
-    notebook = "explore-hyperparams.ipynb"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "from cs231n_lib import viz\nviz.hyperparams_widget(num_epochs=40)")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, lab.root / notebook)
+    notebook = _explorer_notebook(lab, "hyperparams", "viz.hyperparams_widget(num_epochs=40)")
     ARTIFACTS.mkdir(exist_ok=True)
     with _browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -11,8 +11,9 @@ from cs231n_lib.viz.receptive_field import (PRESETS, compute_receptive_field, fi
                                             render_receptive_field)
 
 
-def _gradient_of_one_neuron(layers, size, neuron):
-    """d(top neuron)/d(image) for a stack of conv layers whose weights are all 1."""
+def _all_ones_stack(layers, size):
+    """A (1, 1, size, size) zero image through conv layers whose weights are all 1: the top
+    output and the caches of every layer, for a backward pass through the stack."""
     x = np.zeros((1, 1, size, size))
     caches = []
     for layer in layers:
@@ -20,6 +21,12 @@ def _gradient_of_one_neuron(layers, size, neuron):
         param = {"stride": layer["S"], "pad": layer["P"], "dilation": layer["dilation"]}
         x, cache = conv_forward_naive(x, w, np.zeros(1), param)
         caches.append(cache)
+    return x, caches
+
+
+def _gradient_of_one_neuron(layers, size, neuron):
+    """d(top neuron)/d(image) for a stack of conv layers whose weights are all 1."""
+    x, caches = _all_ones_stack(layers, size)
     dout = np.zeros_like(x)
     dout[0, 0][neuron] = 1.0
     for cache in reversed(caches):
@@ -132,13 +139,7 @@ def _feeders(layers, size, top_neuron):
     """Brute force: for each depth l, the neurons after layer l that the top neuron reads,
     through any path (the nonzero gradient of the top neuron of an all-ones stack with
     respect to that layer's output), as a boolean (h_l, w_l) array."""
-    x = np.zeros((1, 1, size, size))
-    caches = []
-    for layer in layers:
-        w = np.ones((1, 1, layer["F"], layer["F"]))
-        param = {"stride": layer["S"], "pad": layer["P"], "dilation": layer["dilation"]}
-        x, cache = conv_forward_naive(x, w, np.zeros(1), param)
-        caches.append(cache)
+    x, caches = _all_ones_stack(layers, size)
     dout = np.zeros_like(x)
     dout[0, 0][top_neuron] = 1.0
     feeders = [dout[0, 0] != 0]
