@@ -1,8 +1,10 @@
-"""Grade a class of fixture submissions, one per fault, and check every row.
+"""Grade the cheat zoo (tests/grading_fixtures/build.py) and check that every row has the
+outcome a fair grader gives.
 
 The class is graded once per test session (with two jobs in parallel), even when pytest-xdist
 spreads these tests over several workers: the first worker grades, the others wait for its
-results on a lock.
+results on a lock. Where bubblewrap cannot run, the kernels are not sandboxed and the tests of
+what only the sandbox prevents are skipped, saying so.
 """
 import csv
 import fcntl
@@ -10,6 +12,8 @@ import hashlib
 import json
 import os
 import pickle
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -18,18 +22,39 @@ import psutil
 import pytest
 
 from cs231n_lib.grading import grade, release
+from cs231n_lib.grading.collecting import feedback_name
 from cs231n_lib.grading.executing import _read_records
 from cs231n_lib.grading.grader import STATUSES
 from cs231n_lib.grading.nbval_runner import sign
+from cs231n_lib.grading.reports import inert
+from cs231n_lib.grading.sandbox import unavailable
 from grading_fixtures import build
 
 CELL_TIMEOUT = 6
 MEMORY_MB = 1024
+NO_SANDBOX = unavailable()
+needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"only the sandbox prevents this: {NO_SANDBOX}")
+UNDECODABLE = os.fsencode(os.fsdecode(build.UNDECODABLE)).decode("utf-8", "backslashreplace")   # caf\xe9
+
+
+def _listening_socket() -> socket.socket:
+    """A TCP server on 127.0.0.1 that accepts every connection (the network cheat's target)."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def accept():
+        while True:
+            try:
+                server.accept()[0].close()
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server
 
 
 def _fingerprint(folder: Path) -> dict:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 class ClassRun:
@@ -41,14 +66,21 @@ class ClassRun:
         build.write_sources(self.src)
         release(self.src, self.root / "rel")
         released = {n: build.read(self.root / "rel" / n) for n in (build.BASICS, build.OTHER)}
-        build.write_class(self.subs, released)
+        server = _listening_socket()
+        paths = build.ClassPaths(self.root, self.src, self.subs, self.out, server.getsockname()[1])
+        build.write_class(self.subs, released, paths=paths)
         self.before = {"src": _fingerprint(self.src), "subs": _fingerprint(self.subs)}
         start = time.monotonic()
         results = grade(self.src, self.subs, self.out / "grades.csv", timeout=CELL_TIMEOUT, jobs=2,
                         memory_mb=MEMORY_MB)
         self.seconds = time.monotonic() - start
+        server.close()
         self.results = {(r.student, r.notebook): r for r in results}
         self.after = {"src": _fingerprint(self.src), "subs": _fingerprint(self.subs)}
+        self.detached = [p.pid for p in psutil.process_iter(["cmdline"])
+                         if build.DETACHED_MARK in (p.info["cmdline"] or [])]
+        for pid in self.detached:      # the cheat's process outlived its kernel: end it here
+            psutil.Process(pid).kill()
 
     def rows(self) -> list[dict]:
         with open(self.out / "grades.csv", newline="") as f:
@@ -58,7 +90,7 @@ class ClassRun:
         return next(r for r in self.rows() if r["student"] == student and r["notebook"] == notebook)
 
     def feedback(self, student: str, notebook: str = build.BASICS) -> str:
-        return (self.out / "feedback" / student / (Path(notebook).stem + ".md")).read_text()
+        return (self.out / "feedback" / feedback_name(student, notebook)).read_text()
 
     def result(self, student: str, notebook: str = build.BASICS):
         return self.results[(student, notebook)]
@@ -86,15 +118,17 @@ def scores(run: ClassRun, student: str) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-def test_every_submission_has_a_row_with_a_known_status(graded):
+def test_every_folder_has_its_rows_with_a_known_status(graded):
     rows = graded.rows()
-    students = sorted(p.name for p in graded.subs.iterdir())
-    assert len(students) == 24
-    expected = {(s, nb) for s in students for nb in (build.BASICS, build.OTHER)} | {("renamed", "Basics.ipynb")}
+    students = sorted(os.fsencode(name).decode("utf-8", "backslashreplace") for name in os.listdir(graded.subs))
+    assert len(students) >= 40, "the cheat zoo holds at least 40 submissions"
+    expected = {(s, nb) for s in students for nb in (build.BASICS, build.OTHER)} | {
+        ("renamed", "Basics.ipynb"), ("bad_notebook_name", "\\xff.ipynb")}
     assert {(r["student"], r["notebook"]) for r in rows} == expected
     assert len(rows) == len(expected)
     assert all(r["status"] in STATUSES for r in rows)
-    assert all(r["status"] == "missing" for r in rows if r["notebook"] == build.OTHER and r["student"] != "only_other")
+    assert all(r["status"] == "missing" for r in rows
+               if r["notebook"] == build.OTHER and r["student"] not in ("only_other", "symlink_folder"))
     header = list(rows[0])
     assert header[:5] == ["student", "notebook", "status", "score", "max_score"]
     assert header[5:10] == ["add", "relu", "numpy_fact", "add_hidden", "double"]
@@ -119,11 +153,32 @@ def test_feedback_quotes_public_failures_and_never_hidden_tests(graded):
     assert result["add_hidden"].passed
     assert "Not equal to tolerance" in result["relu"].message            # public failure, explained
     feedback = graded.feedback("wrong")
-    assert "| add | 0 / 2 | failed (hidden checks) |" in feedback and "Not equal to tolerance" in feedback
+    assert "| add | 0 / 2 | failed: a hidden check failed |" in feedback and "Not equal to tolerance" in feedback
+
+
+def test_nothing_hidden_reaches_any_csv_or_feedback(graded):
     everything = (graded.out / "grades.csv").read_text() + "".join(
         p.read_text() for p in (graded.out / "feedback").rglob("*.md"))
-    for secret in (build.SECRET, build.HIDDEN_CODE, "add(2, 2)", "HIDDEN TESTS"):
+    for secret in (build.SECRET, build.HIDDEN_CODE, "add(2, 2)", "HIDDEN TESTS", build.SECRET.encode().hex()):
         assert secret not in everything
+
+
+@pytest.mark.parametrize("student, expected", [
+    # add raises the whole test cell (from linecache, while it runs) in the public check
+    ("frame_leak", {"status": "ok", "score": "4", "add": "0", "relu": "3", "numpy_fact": "1", "add_hidden": "0"}),
+    # add prints the token that ends the hidden block, then fails with the source in hex
+    ("forged_mark", {"status": "ok", "score": "6", "add": "0", "relu": "3", "numpy_fact": "1", "add_hidden": "2"}),
+    # add silences the grader's marks, then fails inside the hidden block quoting it
+    ("silenced_mark", {"status": "ok", "score": "4", "add": "0", "relu": "3", "numpy_fact": "1", "add_hidden": "0"}),
+    # relu is right only if an earlier test's hidden source is still in linecache
+    ("linecache_leak", {"status": "ok", "score": "5", "add": "2", "relu": "0", "numpy_fact": "1", "add_hidden": "2"}),
+])
+def test_hidden_checks_cannot_be_read_back_through_the_kernel(graded, student, expected):
+    assert scores(graded, student) == expected
+    add = next(t for t in graded.result(student).tests if t.test_id == "add")
+    if student != "linecache_leak":
+        assert add.failed_hidden and add.message == ""
+        assert "| add | 0 / 2 | failed: a hidden check failed |" in graded.feedback(student)
 
 
 @pytest.mark.parametrize("student, facts, score", [
@@ -138,7 +193,106 @@ def test_tampered_tests_are_restored_and_reported(graded, student, facts, score)
     assert graded.row(student)["score"] == score
     assert graded.row(student)["restored"] == "; ".join(f"{k} {'+'.join(v)}" for k, v in facts.items())
     test_id, (fact,) = next(iter(facts.items()))
-    assert f"- {test_id}: {fact}" in graded.feedback(student)
+    assert f"- {inert(test_id)}: {fact}" in graded.feedback(student)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile text
+# --------------------------------------------------------------------------------------------
+HOSTILE = {  # student -> text of theirs that must show as it is
+    "hostile_message": "<script>alert('x')</script> **bold** [click](http://example.com) | a | `code` &",
+    "hostile_id": build.HOSTILE_ID,
+    "hostile_first_line": build.HOSTILE_FIRST_LINE,
+    "`mallory` <b>|*x*": "`mallory` <b>|*x*",
+}
+
+
+@pytest.mark.parametrize("student, shown", HOSTILE.items())
+def test_student_text_renders_as_text(graded, student, shown):
+    """Rendered as Markdown (CommonMark with tables), the feedback has only the grader's own
+    markup: a heading, bold, the table, lists; student text shows as the characters it is."""
+    markdown_it = pytest.importorskip("markdown_it")
+    import html
+    import re
+
+    text = graded.feedback(student)
+    rendered = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    tags = set(re.findall(r"<(\w+)", rendered))
+    assert tags <= {"h1", "h2", "p", "strong", "table", "thead", "tbody", "tr", "th", "td", "ul", "li"}, tags
+    assert all(row.count("<td") == 3 for row in re.findall(r"<tr>.*?</tr>", rendered, re.S)[1:])
+    assert "http://" not in text and "](" not in text.replace("\\](", "")
+    visible = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert shown in visible
+
+
+def test_hostile_strings_are_kept_readable(graded):
+    assert "&lt;script&gt;alert('x')&lt;/script&gt; \\*\\*bold\\*\\*" in graded.feedback("hostile_message")
+    assert "claims to be test" in graded.row("hostile_id")["details"]
+    assert "&lt;img src=x onerror=alert(1)&gt;\\`\\|\\[x\\](y)" in graded.feedback("hostile_id")
+    row = graded.row("hostile_first_line")
+    assert row["status"] == "crashed" and '("# <b>bold</b> | `tick`' in row["details"]
+    assert graded.feedback("`mallory` <b>|*x*").startswith("# 01\\_basics.ipynb — \\`mallory\\` &lt;b&gt;\\|\\*x\\*")
+
+
+# --------------------------------------------------------------------------------------------
+# Lost rows: names and links
+# --------------------------------------------------------------------------------------------
+def test_names_that_are_not_utf8_or_collide_keep_their_own_rows_and_feedback(graded):
+    assert scores(graded, UNDECODABLE)["score"] == "8" and UNDECODABLE == "caf\\xe9"
+    assert graded.row("bad_notebook_name", "\\xff.ipynb")["status"] == "invalid"
+    assert scores(graded, ".dotted")["score"] == "8"
+    assert scores(graded, "o'brien")["score"] == "8" and scores(graded, "o_brien")["score"] == "1"
+    assert feedback_name("o'brien", build.BASICS) != feedback_name("o_brien", build.BASICS)
+    assert "Score: 8 / 8" in graded.feedback("o'brien") and "Score: 1 / 8" in graded.feedback("o_brien")
+    files = sorted(str(p.relative_to(graded.out / "feedback")) for p in (graded.out / "feedback").rglob("*.md"))
+    assert len(files) == len(graded.rows())
+
+
+@pytest.mark.parametrize("student, words", [
+    ("symlink_folder", "folder is a symbolic link"),
+    ("symlink_source", "notebook is a symbolic link"),
+    ("hardlink_source", "instructor's notebook itself"),
+    ("fifo", "not a regular file"),
+])
+def test_links_and_special_files_are_refused(graded, student, words):
+    row = graded.row(student)
+    assert (row["status"], row["score"]) == ("refused", "0") and words in row["details"]
+    assert words in graded.feedback(student)
+
+
+# --------------------------------------------------------------------------------------------
+# Harm to others, leaks out of the kernel: what the sandbox prevents
+# --------------------------------------------------------------------------------------------
+def test_overwriting_a_classmate_changes_nothing_of_their_grade(graded):
+    # victim handed in the untouched release; overwrites_classmate replaced the file with a
+    # solved one while grading: the grader had copied it before any student code ran.
+    assert scores(graded, "victim")["score"] == "1"
+
+
+CHEATS = ["reads_source", "reads_classmate", "reads_grades", "reads_private", "proc_snoop", "network",
+          "writes_outside", "writes_source", "overwrites_classmate"]
+
+
+@needs_sandbox
+@pytest.mark.parametrize("student", CHEATS)
+def test_sandboxed_kernel_cannot_reach_anything_of_the_grader(graded, student):
+    # add is right only if the cheat worked: it did not.
+    assert scores(graded, student) == {"status": "ok", "score": "4", "add": "0", "relu": "3",
+                                       "numpy_fact": "1", "add_hidden": "0"}
+    assert "not sandboxed" not in graded.row(student)["details"]
+
+
+@needs_sandbox
+def test_sandboxed_kernel_leaves_files_and_processes_untouched(graded):
+    assert graded.after == graded.before            # sources and submissions untouched
+    assert not (graded.root / build.WRITTEN_NAME).exists()
+    assert graded.detached == [], "a process the kernel started outlived it"
+
+
+def test_without_the_sandbox_every_row_says_so(graded):
+    rows = [r for r in graded.rows() if r["status"] not in ("missing", "invalid", "refused")]
+    said = ["not sandboxed" in r["details"] for r in rows]
+    assert all(said) if NO_SANDBOX else not any(said)
 
 
 @pytest.mark.parametrize("student, words", [
@@ -149,7 +303,7 @@ def test_tampered_tests_are_restored_and_reported(graded, student, facts, score)
 def test_unreadable_or_foreign_notebooks_are_invalid(graded, student, words):
     row = graded.row(student)
     assert (row["status"], row["score"], row["max_score"]) == ("invalid", "0", "8")
-    assert words in row["details"] and words in graded.feedback(student)
+    assert words in row["details"] and inert(words) in graded.feedback(student)
 
 
 def test_missing_and_misnamed_notebooks_get_rows(graded):
@@ -183,10 +337,15 @@ def test_dying_kernel_is_restarted_and_the_rest_is_scored(graded, student, expec
 
 
 def test_killing_the_nbval_process_costs_the_rest_of_the_notebook(graded):
-    # relu's cell kills its parent (pytest running nbval): what ran before it is scored.
-    assert scores(graded, "kills_runner") == {"status": "crashed", "score": "2", "add": "2", "relu": "0",
-                                              "numpy_fact": "0", "add_hidden": "0"}
-    assert "stopped unexpectedly" in graded.row("kills_runner")["details"]
+    # relu's cell kills its parent: without the sandbox that is pytest running nbval, and what
+    # ran before it is scored; in the sandbox its parent is the sandbox's own first process,
+    # which ignores the signal, and the notebook runs on.
+    if NO_SANDBOX:
+        assert scores(graded, "kills_runner") == {"status": "crashed", "score": "2", "add": "2", "relu": "0",
+                                                  "numpy_fact": "0", "add_hidden": "0"}
+        assert "stopped unexpectedly" in graded.row("kills_runner")["details"]
+    else:
+        assert scores(graded, "kills_runner")["score"] == "8"
 
 
 def test_sys_exit_and_exit_are_errors_of_one_cell(graded):
@@ -211,7 +370,6 @@ def test_megabytes_of_output_are_capped(graded):
 
 def test_writes_outside_the_scratch_folder_do_not_reach_the_grader(graded):
     assert scores(graded, "escape")["score"] == "8"
-    assert graded.after == graded.before            # sources and submissions untouched
     assert graded.row("solved")["score"] == "8"     # grades.csv is the grader's
     assert not list(graded.root.rglob("escape.txt"))
 
@@ -223,16 +381,18 @@ def test_tests_judge_honestly_after_tampering(graded, student):
                                        "numpy_fact": "1", "add_hidden": "0"}
     assert "numpy.testing.assert_allclose" in graded.row(student)["details"]
     if student == "monkeypatch":
-        assert {"numpy.allclose", "builtins.all"} <= set(graded.row(student)["details"].split(": ")[-1].split(", "))
+        undone = next(d for d in graded.row(student)["details"].split(" | ") if "undid changes" in d)
+        assert {"numpy.allclose", "builtins.all"} <= set(undone.split(": ")[-1].split(", "))
 
 
 # --------------------------------------------------------------------------------------------
 def test_whole_notebook_time_limit_stops_the_kernel_too(tmp_path):
     src = build.write_sources(tmp_path / "src")
     release(src, tmp_path / "rel")
-    pid_file = tmp_path / "kernel.pid"
+    mark = f"cs231n-test-slow-{os.getpid()}"
     slow = build.solved(build.read(tmp_path / "rel" / build.BASICS),
-                        relu=build.GOOD_RELU + f"\nimport os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))"
+                        relu=build.GOOD_RELU + "\nimport subprocess, sys, time\n"
+                                               f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', {mark!r}])"
                                                "\ntime.sleep(120)")
     (tmp_path / "subs" / "slow").mkdir(parents=True)
     (tmp_path / "subs" / "slow" / build.BASICS).write_text(json.dumps(slow))
@@ -241,8 +401,8 @@ def test_whole_notebook_time_limit_stops_the_kernel_too(tmp_path):
     assert time.monotonic() - start < 50
     assert result.status == "timeout" and "stopped after 12 s" in " ".join(result.details)
     assert {t.test_id: t.earned for t in result.tests} == {"add": 2, "relu": 0, "numpy_fact": 0, "add_hidden": 0}
-    kernel = int(pid_file.read_text())
-    assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
+    left = [p for p in psutil.process_iter(["cmdline"]) if mark in (p.info["cmdline"] or [])]
+    assert not [p for p in left if p.status() != psutil.STATUS_ZOMBIE], "a process of the kernel outlived it"
 
 
 def test_memory_limit_reaches_the_kernel(tmp_path):

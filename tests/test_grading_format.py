@@ -268,3 +268,25 @@ def test_instrumented_test_marks_start_hidden_blocks_and_end():
     assert lines[-1].endswith(".mark('n0', '7:done')") and "HIDDEN" not in "\n".join(lines)
     public = instrument(TestSpec("t", 1.0, src, "c", run_hidden=False), "n0", 7)
     assert "assert x\n" not in public and "7:hidden" not in public
+
+
+# --------------------------------------------------------------------------------------------
+# Notebooks written for nbgrader
+# --------------------------------------------------------------------------------------------
+def test_nbgrader_notebook_releases_without_conversion(tmp_path):
+    build.write(build.nbgrader_source(), tmp_path / "src" / build.NBGRADER)
+    release(tmp_path / "src", tmp_path / "rel")
+    text = (tmp_path / "rel" / build.NBGRADER).read_text()
+    nb = json.loads(text)
+    by_id = {c["id"]: c for c in nb["cells"]}
+    assert "return x * x" not in text and "x ** 3" not in text           # both kinds of solution cell
+    assert "".join(by_id["cube"]["source"]) == f"raise NotImplementedError({DEFAULT_HINT!r})"
+    assert build.NBGRADER_SECRET not in text and build.NBGRADER_ANSWER not in text
+    assert "".join(by_id["essay"]["source"]) == "YOUR ANSWER HERE"
+    assert by_id["test-square"]["metadata"]["nbgrader"]["grade_id"] == "test_square"   # kept
+    layout = instructor_layout(build.nbgrader_source(), build.NBGRADER)
+    assert [(t.test_id, t.points) for t in layout.tests] == [("test_square", 2.0), ("test_cube", 1.0)]
+    # The released notebook's own layout (the self-check's) and restoring a student's copy work.
+    assert [t.test_id for t in notebook_layout(nb, build.NBGRADER).tests] == ["test_square", "test_cube"]
+    restored = restore_tests(layout, nb)
+    assert _tests_in_order(restored) == ["test_square", "test_cube"] and restored.facts == {}

@@ -1,8 +1,11 @@
-"""The ``sync``, ``release``, ``grade`` and ``check`` subcommands of the ``cs231n`` command.
+"""The ``sync``, ``release``, ``grade``, ``merge`` and ``check`` subcommands of the ``cs231n``
+command.
 
-Exit codes: 0 done; 1 ``release --check`` found ``assignments/`` out of date, or ``check``
-found a public test failing, ``sync --check`` found a source and its notebook out of step; 2 a usage or format error (a broken instructor notebook, a
-missing folder). ``grade`` exits 0 whatever the students' results: every row is in the CSV.
+Exit codes: 0 done; 1 ``release --check`` found ``assignments/`` out of date, ``check`` found a
+public test failing, ``sync --check`` found a source and its notebook out of step, or ``merge``
+found rows missing or twice; 2 a usage or format error (a broken instructor notebook, a missing
+folder). ``grade`` exits 0 whatever the students' results: every row is in the CSV; stopped by
+SIGINT or SIGTERM it exits 130 or 143, with the finished rows in the CSV (``--resume``).
 """
 from __future__ import annotations
 
@@ -47,17 +50,43 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"[{done[0]}] {r.student}/{r.notebook}: {r.status} {format_points(r.score)}/"
               f"{format_points(r.max_score)} ({r.seconds:.1f} s)", file=sys.stderr, flush=True)
 
+    from .collecting import parse_shard
+    from .grader import GradingStopped
+
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         results = grade(args.source, args.submissions, args.out, timeout=args.timeout, jobs=args.jobs,
                         memory_mb=args.memory, total_timeout=args.total_timeout,
-                        feedback=args.feedback, progress=progress)
+                        feedback=args.feedback, progress=progress, shard=shard, resume=args.resume,
+                        sandbox=args.sandbox)
     except FormatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except GradingStopped as exc:
+        print(f"{exc}: the {done[0]} submission(s) finished are in {args.out}; run the same command "
+              "with --resume to grade the rest", file=sys.stderr)
+        return 128 + exc.signum
     counts = Counter(r.status for r in results)
     feedback = args.feedback or os.path.join(os.path.dirname(args.out) or ".", "feedback")
     print(f"graded {len(results)} submissions ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); "
           f"wrote {args.out} and {feedback}/")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from .reports import merge
+
+    problems = merge(args.csvs, args.out)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print(f"{args.out} not written: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"merged {len(args.csvs)} CSVs into {args.out}")
     return 0
 
 
@@ -94,7 +123,8 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    """Add ``sync``, ``release``, ``grade`` and ``check`` to the ``cs231n`` command's subparsers."""
+    """Add ``sync``, ``release``, ``grade``, ``merge`` and ``check`` to the ``cs231n`` command's
+    subparsers."""
     p = sub.add_parser("release", help="write the student versions of the instructor notebooks")
     p.add_argument("src", help="folder of instructor notebooks (e.g. notebooks/)")
     p.add_argument("dst", help="folder for the student notebooks (e.g. assignments/)")
@@ -125,7 +155,20 @@ def register(sub) -> None:
                    help="submissions graded at once (default: number of CPU cores)")
     p.add_argument("--memory", type=int, default=4096, metavar="MB",
                    help="memory (address space) limit per notebook, 0 for none (default: 4096)")
+    p.add_argument("--shard", metavar="K/N",
+                   help="grade only shard K of N of the student folders (by a hash of the name); "
+                        "join the shards' CSVs with `cs231n merge`")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the rows already in --out (a run that was stopped), grade the rest")
+    p.add_argument("--sandbox", choices=("auto", "require", "off"), default="auto",
+                   help="run each kernel in bubblewrap: where it works (auto, the default), "
+                        "always (require: stop if it cannot), or never (off)")
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser("merge", help="join the grades CSVs of shards (grade --shard K/N)")
+    p.add_argument("csvs", nargs="+", help="the shards' CSVs")
+    p.add_argument("--out", required=True, help="the CSV to write")
+    p.set_defaults(func=_merge)
 
     p = sub.add_parser("check", help="run the public tests of a notebook as the grader does")
     p.add_argument("notebook", help="the notebook file (it is checked as saved)")

@@ -2,18 +2,23 @@
 
     SUBMISSIONS/<student>/<notebook>.ipynb      (notebook names as in the source folder)
 
-For each submission (in parallel, ``jobs`` at a time):
+First, before any student code runs, every notebook to grade is copied into the grader's
+private folder (collecting.py: links and anything else not plainly handed in are refused).
+Then for each submission (in parallel, ``jobs`` at a time):
 
 1. read it (``invalid`` if it is not a notebook of this assignment);
 2. put the canonical tests back (restoring.py), hidden blocks included;
-3. run it under nbval in a fresh kernel in a scratch folder (executing.py) as::
+3. run it under nbval with a fresh kernel (executing.py), sandboxed where bubblewrap can run
+   (sandbox.py), as::
 
        [guard.install]  student cells ...  [guard.enter_test]  test  [guard.leave_test] ...
 
    where each test is *instrumented*: it prints a token when it enters and leaves a hidden
    block and when its last line has run;
 4. score each test all or nothing: it earns its points if the cell raised nothing *and*
-   printed its completion token (warnings on stderr cost nothing).
+   printed its completion token (warnings on stderr cost nothing);
+5. write its row into the grades (rewritten atomically after every submission, so a grader
+   that is stopped keeps what it finished; ``resume`` grades only the rest) and its feedback.
 
 The status of a submission says how the run went, not how good the work is:
 
@@ -25,6 +30,8 @@ The status of a submission says how the run went, not how good the work is:
     memory    the notebook ran out of its memory limit
     invalid   not JSON, not a notebook, or a notebook of another assignment
     missing   the student's folder has no such notebook
+    refused   not graded because of how it was handed in: a symbolic link (folder or
+              notebook), not a regular file, or the instructor's notebook file itself
     error     the grader could not run the notebook at all (e.g. the kernel did not start)
 """
 from __future__ import annotations
@@ -32,22 +39,30 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import signal
 import sys
+import textwrap
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .executing import Limits, PrivateDir, RunOutcome, prepare_ipython_dir, run_cells
+from . import sandbox as sandboxing
+from .collecting import Job, collect
+from .executing import (Limits, PrivateDir, RunOutcome, prepare_ipython_dir, remove_stale, resume_runs,
+                        run_cells, stop_all, stopping)
 from .notebook_format import (BEGIN_HIDDEN, END_HIDDEN, FormatError, Layout, TestSpec, first_line,
-                              imported_modules, instructor_layout, validate_instructor_notebook)
+                              imported_modules, instructor_layout, split_blocks, validate_instructor_notebook)
 from .releasing import load_notebook_json
-from .reports import write_feedback, write_grades
+from .reports import (MESSAGE_CHARS, GradesWriter, header, plain, read_csv, test_columns,
+                      write_shard_plan)
 from .restoring import InvalidSubmission, Restored, read_submission, restore_tests
 
-STATUSES = ("ok", "timeout", "crashed", "memory", "invalid", "missing", "error")
-MESSAGE_CHARS = 400
+STATUSES = ("ok", "timeout", "crashed", "memory", "invalid", "missing", "refused", "error")
 GUARD = '__import__("cs231n_lib.grading.guard", fromlist=["guard"])'
+SECRET_MIN_CHARS = 8     # a hidden line or string this long is never quoted back to a student
 
 
 @dataclass
@@ -81,6 +96,21 @@ class SubmissionResult:
     @property
     def overhead_seconds(self) -> float:
         return self.seconds - self.student_seconds
+
+    @classmethod
+    def from_row(cls, row: dict, layout: Layout | None) -> "SubmissionResult":
+        """A row of grades.csv read back (``resume``): points per test, facts and details; the
+        messages of failed tests are in the feedback file already written."""
+        result = cls(row["student"], row["notebook"], row["status"], float(row["max_score"] or 0))
+        for t in layout.tests if layout is not None and row["status"] != "invalid" else []:
+            value = row.get(t.test_id, row.get(f"{layout.name}:{t.test_id}", "")) or "0"
+            result.tests.append(TestResult(t.test_id, t.points, float(value), t.has_hidden,
+                                           passed=float(value) == t.points))
+        for part in filter(None, row.get("restored", "").split("; ")):
+            test_id, _, facts = part.partition(" ")
+            result.restored[test_id] = facts.split("+")
+        result.details = [d for d in row.get("details", "").split(" | ") if d]
+        return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,23 +146,45 @@ class RunPlan:
     roles: list[str]                    # "prelude", "student", "enter", "test", "leave"
     tests: dict[int, TestSpec]          # run cell index -> test
     labels: list[str]                   # how feedback names each run cell
+    secrets: frozenset[str] = frozenset()   # hidden text no message may quote (hidden_text)
+
+
+def hidden_text(tests) -> frozenset[str]:
+    """The lines and string literals of hidden blocks (at least SECRET_MIN_CHARS long, and not
+    also in a public part): a failure message quoting one of them is not shown, wherever the
+    failure seems to be (code that read the hidden source could raise it in a public check)."""
+    import ast
+
+    public, hidden = set(), set()
+    for test in tests:
+        for block in split_blocks(test.source, BEGIN_HIDDEN, END_HIDDEN, "hidden"):
+            lines = {" ".join(line.split()) for line in block.lines}
+            (hidden if block.kind == "hidden" else public).update(lines)
+            if block.kind == "hidden":
+                try:
+                    tree = ast.parse(textwrap.dedent("\n".join(block.lines)))
+                except SyntaxError:
+                    continue
+                hidden.update(" ".join(node.value.split()) for node in ast.walk(tree)
+                              if isinstance(node, ast.Constant) and isinstance(node.value, str))
+    return frozenset(t for t in hidden - public if len(t) >= SECRET_MIN_CHARS)
 
 
 def plan_run(layout: Layout, restored: Restored, nonce: str, limits: Limits) -> RunPlan:
     modules = sorted({m for t in layout.tests for m in imported_modules(t.run_source)})
     plan = RunPlan([f"{GUARD}.install(modules={modules!r}, output_limit={limits.output_chars})"],
-                   ["prelude"], {}, ["the grader's set-up cell"])
+                   ["prelude"], {}, ["the grader's set-up cell"], hidden_text(layout.tests))
     student_cell = 0
     for cell in restored.cells:
         if cell.test is None:
             student_cell += 1
             plan.sources.append(cell.source)
             plan.roles.append("student")
-            plan.labels.append(f"code cell {student_cell} (`{first_line(cell.source)}`)")
+            plan.labels.append(f'code cell {student_cell} ("{first_line(cell.source)}")')
             continue
         index = len(plan.sources) + 1
         plan.sources += [f"{GUARD}.enter_test({nonce!r})", instrument(cell.test, nonce, index),
-                         f"{GUARD}.leave_test()"]
+                         f"{GUARD}.leave_test({nonce!r})"]
         plan.roles += ["enter", "test", "leave"]
         plan.labels += ["", f"test {cell.test.test_id}", ""]
         plan.tests[index] = cell.test
@@ -143,8 +195,14 @@ def plan_run(layout: Layout, restored: Restored, nonce: str, limits: Limits) -> 
 # Scoring
 # --------------------------------------------------------------------------------------------
 def _short(text: str) -> str:
-    text = " ".join(text.split())
+    """Student-controlled text (an error message, a kernel's output) as one short plain line."""
+    text = plain(text)
     return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 1] + "…"
+
+
+def _quotes_hidden(message: str, secrets: frozenset[str]) -> bool:
+    flat = " ".join(message.split())
+    return any(secret in flat for secret in secrets)
 
 
 def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[TestResult], list[str], str]:
@@ -154,7 +212,7 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
     for index, record in sorted(outcome.records.items()):
         for token in record.tokens:
             if token.startswith("restored:"):
-                restored_names.update(token[len("restored:"):].split(";"))
+                restored_names.update(_short(name) for name in token[len("restored:"):].split(";"))
         if record.fault and index < len(plan.roles):
             faults.add(record.fault)
             label = plan.labels[index] or "a cell the grader added"
@@ -202,9 +260,11 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
             elif record.passed:
                 result.message = ("did not run to completion: an earlier cell changed how cells "
                                   "run or print")
-            elif test.has_hidden and (not marks or marks[-1] not in ("start", "public")):
-                # Failed in a hidden block, or where cannot be told: never say why, the message
-                # could give the hidden test away.
+            elif test.has_hidden and (not marks or "hidden" in marks) or \
+                    _quotes_hidden(f"{record.ename}: {record.evalue}", plan.secrets):
+                # Failed in or after a hidden block, or where cannot be told (student code can
+                # print tokens too, but cannot take back a hidden mark), or with a message that
+                # quotes hidden code: never say why, the message could give the test away.
                 result.failed_hidden = True
             else:
                 result.message = _short(f"{record.ename}: {record.evalue}" if record.evalue else record.ename)
@@ -226,26 +286,36 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
 # --------------------------------------------------------------------------------------------
 # One submission
 # --------------------------------------------------------------------------------------------
-def grade_notebook(layout: Layout, path: Path, student: str, limits: Limits, ipython_dir: Path) -> SubmissionResult:
+def grade_notebook(layout: Layout, path: Path, student: str, limits: Limits, ipython_dir: Path,
+                   private: Path | None = None, sandbox: sandboxing.Sandbox | None = None,
+                   protections: str | None = None) -> SubmissionResult:
     """Grade one submitted notebook against ``layout``; never raises.
+
+    Inputs: ``private``, the folder its run's private folder goes into (default: the system's
+    temporary folder); ``sandbox``, where its kernel runs (None: a plain process), and
+    ``protections``, the sentence saying which protections are off without one, for its details.
 
     A run that ends in ``error`` (a kernel that could not start, say on a machine busy with
     the rest of the class) is tried once more before the row says so: the student's work was
     never judged, so a second attempt is fair, and its details say it happened."""
     start = time.monotonic()
-    result = _grade_once(layout, path, student, limits, ipython_dir)
-    if result.status == "error":
+    args = (layout, path, student, limits, ipython_dir, private, sandbox)
+    result = _grade_once(*args)
+    if result.status == "error" and not stopping():
         first = "; ".join(result.details) or "error"
-        result = _grade_once(layout, path, student, limits, ipython_dir)
+        result = _grade_once(*args)
         result.details.insert(0, f"graded a second time after: {first}")
+    if protections and result.status not in ("invalid", "refused"):
+        result.details.append(protections)
     result.seconds = time.monotonic() - start
     return result
 
 
-def _grade_once(layout: Layout, path: Path, student: str, limits: Limits, ipython_dir: Path) -> SubmissionResult:
+def _grade_once(layout: Layout, path: Path, student: str, limits: Limits, ipython_dir: Path,
+                private: Path | None, sandbox) -> SubmissionResult:
     result = SubmissionResult(student, layout.name, "ok", layout.max_score)
     try:
-        _grade_into(result, layout, path, limits, ipython_dir)
+        _grade_into(result, layout, path, limits, ipython_dir, private, sandbox)
     except InvalidSubmission as exc:
         result.status, result.details = "invalid", [str(exc)]
     except Exception as exc:  # a grader bug must cost one row, not the whole class
@@ -256,18 +326,29 @@ def _grade_once(layout: Layout, path: Path, student: str, limits: Limits, ipytho
     return result
 
 
-def _grade_into(result: SubmissionResult, layout: Layout, path: Path, limits: Limits, ipython_dir: Path) -> None:
+def _grade_into(result: SubmissionResult, layout: Layout, path: Path, limits: Limits, ipython_dir: Path,
+                private: Path | None, sandbox) -> None:
     restored = restore_tests(layout, read_submission(path))
     result.restored = restored.facts
     result.details += restored.notes
     nonce = secrets.token_hex(8)
     plan = plan_run(layout, restored, nonce, limits)
-    with PrivateDir() as private:
-        outcome = run_cells(plan.sources, layout.name, limits, nonce, private, ipython_dir)
+    with PrivateDir("run-", parent=private) as run_dir:
+        outcome = run_cells(plan.sources, layout.name, limits, nonce, run_dir, ipython_dir, sandbox)
     result.tests, details, result.status = score_run(plan, outcome, limits)
     result.details += details
     result.student_seconds = sum(r.seconds for i, r in outcome.records.items()
                                  if i < len(plan.roles) and plan.roles[i] == "student")
+
+
+def unrun_result(layout: Layout | None, job: Job) -> SubmissionResult:
+    """The row of a notebook that is not run: missing, refused, or not of this assignment."""
+    if layout is None:
+        return SubmissionResult(job.student, job.notebook, job.status, 0.0, details=[job.reason])
+    words = {"missing": "not handed in", "refused": "refused", "invalid": "not run"}[job.status]
+    return SubmissionResult(job.student, job.notebook, job.status, layout.max_score,
+                            [TestResult(t.test_id, t.points, 0.0, t.has_hidden, words) for t in layout.tests],
+                            details=[job.reason])
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,84 +373,144 @@ def _fingerprint(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.ipynb"))}
 
 
-def plan_class(layouts: dict[str, Layout], submissions: Path):
-    """(student, notebook name, path or None) for every submission to grade, plus warnings.
+class GradingStopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped ``grade``: the runs in progress were ended, their rows not
+    written; the rows finished before are in the CSV (``resume`` grades the rest)."""
 
-    Every expected notebook (a source notebook that at least one student handed in) gets a row
-    per student, ``missing`` if absent; a notebook with a name the source does not have gets
-    an ``invalid`` row, so that nothing handed in is silently left out."""
-    students = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    handed_in = {s.name: sorted(p for p in s.glob("*.ipynb") if p.is_file()) for s in students}
-    expected = sorted({p.name for files in handed_in.values() for p in files if p.name in layouts})
-    jobs = []
-    for student in students:
-        names = {p.name: p for p in handed_in[student.name]}
-        for notebook in expected:
-            jobs.append((student.name, notebook, names.get(notebook)))
-        for name in sorted(set(names) - set(layouts)):
-            jobs.append((student.name, name, names[name]))
-    stray = sorted(p.name for p in submissions.glob("*.ipynb"))
-    warnings = [f"{submissions / n}: not inside a student's folder, not graded" for n in stray]
-    return jobs, warnings
+    def __init__(self, signum: int):
+        super().__init__(f"grading stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+@contextmanager
+def _stopped_by_signals():
+    """While grading: SIGINT and SIGTERM end every run, then stop ``grade`` (GradingStopped);
+    the private folders go as the ``with`` blocks unwind. Only the main thread can install
+    handlers; elsewhere ``grade`` runs without (the atexit clean-up still holds)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        stop_all()
+        raise GradingStopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Cancelled(Exception):
+    """A run ended by stop_all: its result is not a grade."""
+
+
+def _resumed_rows(out: Path, head: list[str], jobs: list[Job]) -> dict:
+    """The rows of an earlier run of the same class in ``out`` (for ``resume``)."""
+    if not out.exists():
+        return {}
+    old_head, rows = read_csv(out)
+    if old_head != head:
+        raise FormatError(f"cannot resume: {out} has other columns than this class would get "
+                          "(another source, or another shard?); grade without resume or into another file")
+    wanted = {job.key for job in jobs}
+    return {(row[0], row[1]): row for row in rows if (row[0], row[1]) in wanted and len(row) == len(head)}
 
 
 def grade(source: str | Path, submissions: str | Path, out: str | Path = "grades.csv", *,
           timeout: float = 120.0, jobs: int | None = None, memory_mb: int = 4096,
           total_timeout: float = 1800.0, feedback: str | Path | None = None,
-          progress=None) -> list[SubmissionResult]:
+          progress=None, shard: tuple[int, int] | None = None, resume: bool = False,
+          sandbox: str = "auto") -> list[SubmissionResult]:
     """Grade ``submissions/<student>/<notebook>.ipynb`` against the notebooks of ``source``.
 
     Inputs:
     - source: folder of instructor notebooks (solutions and hidden tests).
     - submissions: folder with one sub-folder per student.
     - out: the CSV to write (student, notebook, status, score, max_score, one column per test,
-      restored, details).
+      restored, details), rewritten as each submission is done.
     - timeout: seconds per cell; total_timeout: seconds per notebook; memory_mb: 0 for no cap.
     - jobs: submissions graded at once (default: all CPU cores).
     - feedback: folder for ``<student>/<notebook>.md`` (default: ``feedback/`` beside ``out``).
     - progress: called with each SubmissionResult as it is done (the CLI prints a line).
+    - shard: (K, N) to grade only the student folders of shard K of N (collecting.shard_of);
+      a plan of its rows is written beside ``out`` for ``merge``.
+    - resume: keep the rows already in ``out`` (from a run that was stopped), grade the rest.
+    - sandbox: "auto" (bubblewrap where it runs), "require" (FormatError where it does not) or
+      "off".
 
-    Returns one SubmissionResult per row of the CSV. Raises FormatError for a broken source.
+    Returns one SubmissionResult per row of the CSV. Raises FormatError for a broken source,
+    GradingStopped on SIGINT or SIGTERM.
     """
     source, submissions, out = Path(source), Path(submissions), Path(out)
     layouts = load_layouts(source)
     if not submissions.is_dir():
         raise FormatError(f"{submissions}: no such folder of submissions")
-    before = _fingerprint(source)
-    todo, warnings = plan_class(layouts, submissions)
+    box, protections = sandboxing.current() if sandbox != "off" else (None, sandboxing.PROTECTIONS_OFF.format(
+        why="turned off by the grader's options"))
+    if box is None and sandbox == "require":
+        raise FormatError(f"the sandbox is required, but {protections}")
+    feedback = Path(feedback) if feedback else out.parent / "feedback"
+    for what, path in (("instructor notebooks", source), ("submissions", submissions), ("grades", out.parent),
+                       ("feedback", feedback)):
+        seen_through = box.exposes(path) if box is not None else None
+        if seen_through is not None:
+            note = f"the sandbox shows {seen_through} to every kernel, read-only, and the {what} are in it"
+            protections = f"{protections}; {note}" if protections else note
+    if protections:
+        print(f"warning: {protections}", file=sys.stderr)
     limits = Limits(cell_timeout=timeout, total_timeout=total_timeout, memory_mb=memory_mb)
-    for warning in warnings:
-        print("warning:", warning, file=sys.stderr)
+    before = _fingerprint(source)
+    resume_runs()
+    remove_stale()
 
-    with PrivateDir("cs231n-ipython-") as shared:
-        ipython_dir = prepare_ipython_dir(shared)
+    with _stopped_by_signals(), PrivateDir("cs231n-grade-") as private:
+        (private / "inbox").mkdir()
+        todo, expected, warnings = collect(layouts, submissions, private / "inbox", shard,
+                                           sorted(source.glob("*.ipynb")))
+        for warning in warnings:
+            print("warning:", warning, file=sys.stderr)
+        columns = test_columns({name: layouts[name] for name in expected})
+        kept = _resumed_rows(out, header(columns), todo) if resume else {}
+        writer = GradesWriter(out, columns, feedback, kept)
+        if shard is not None:
+            write_shard_plan(out, shard, [(plain(j.student), plain(j.notebook)) for j in todo])
+        writer.finish()       # the header (and any kept rows) at once
+        ipython_dir = prepare_ipython_dir(private)
 
-        def one(job) -> SubmissionResult:
-            student, notebook, path = job
-            if notebook not in layouts:
-                result = SubmissionResult(student, notebook, "invalid", 0.0, details=[
-                    f"{notebook} is not a notebook of this assignment (expected one of: "
-                    f"{', '.join(layouts)})"])
-            elif path is None:
-                layout = layouts[notebook]
-                result = SubmissionResult(student, notebook, "missing", layout.max_score,
-                                          [TestResult(t.test_id, t.points, 0.0, t.has_hidden, "not handed in")
-                                           for t in layout.tests], details=["not handed in"])
+        def one(job: Job) -> SubmissionResult:
+            layout = layouts.get(job.notebook)
+            if job.status is not None:
+                result = unrun_result(layout, job)
             else:
-                result = grade_notebook(layouts[notebook], path, student, limits, ipython_dir)
+                result = grade_notebook(layout, job.path, job.student, limits, ipython_dir, private, box,
+                                        protections)
+            if stopping():
+                raise _Cancelled()
+            writer.add(result)
             if progress is not None:
                 progress(result)
             return result
 
-        with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
-            results = list(pool.map(one, todo))
+        results = [SubmissionResult.from_row(dict(zip(writer.head, row)), layouts.get(row[1]))
+                   for row in kept.values()]
+        pool = ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1))
+        try:
+            futures = [pool.submit(one, job) for job in todo if job.key not in kept]
+            results += [f.result() for f in futures]
+        except BaseException:
+            stop_all()        # a signal, or a grader that cannot write: end every run now
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        writer.finish()
 
     if _fingerprint(source) != before:
         print(f"warning: a notebook in {source} changed while grading (a submission wrote to it?); "
               "grades used the copies read before any submission ran", file=sys.stderr)
-    write_grades(out, results, layouts)
-    write_feedback(Path(feedback) if feedback else out.parent / "feedback", results)
-    return results
+    return sorted(results, key=lambda r: (r.student, r.notebook))
 
 
-__all__ = ["grade", "grade_notebook", "SubmissionResult", "TestResult", "STATUSES", "Limits"]
+__all__ = ["grade", "grade_notebook", "SubmissionResult", "TestResult", "STATUSES", "Limits", "GradingStopped"]

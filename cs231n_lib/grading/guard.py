@@ -266,9 +266,19 @@ def mark(nonce: str, text: str) -> None:
     stream.write(f"{TOKEN_PREFIX}{nonce}:{text}\n")
 
 
-def leave_test() -> None:
-    """Give back the globals hidden by ``enter_test`` (unless the test rebound them)."""
+def leave_test(nonce: str = "") -> None:
+    """Give back the globals hidden by ``enter_test`` (unless the test rebound them), and forget
+    the test's source: IPython keeps each cell's source in ``linecache`` (for tracebacks),
+    where a later student cell could read the hidden checks. The grader's instrumented test
+    holds ``nonce`` in every completion token, which is how its entry is found."""
     namespace = _user_ns()
     for name, value in _hidden_globals.items():
         namespace.setdefault(name, value)
     _hidden_globals.clear()
+    if nonce:
+        import linecache
+
+        for filename, entry in list(linecache.cache.items()):
+            lines = entry[2] if len(entry) > 2 else ()
+            if any(nonce in line for line in lines):
+                del linecache.cache[filename]

@@ -14,8 +14,18 @@ cannot see them):
     memory_mb     address-space limit of this process, inherited by the kernel (0: none)
     file_mb       largest file the notebook may write (also caps what it prints to fd 1)
     max_restarts  kernel restarts allowed after the kernel died
+    kernel_cwd    the kernel's working directory (never the notebook's folder: the notebook
+                  holds the hidden tests)
+    sandbox       argv prefix that starts the kernel inside bubblewrap (sandbox.py), or null
+    ipc           folder for the kernel's unix sockets when sandboxed (it has no network)
 
-What it adds to nbval, as a pytest plugin (``Bridge``):
+What it adds to nbval:
+
+* its own kernel (``WatchedKernel``): started from a kernel spec of its own, ``sandbox`` +
+  this environment's ipykernel, in ``kernel_cwd``, over unix sockets when sandboxed, with
+  interrupts sent as messages (a signal to bwrap would not reach the kernel);
+
+and, as a pytest plugin (``Bridge``):
 
 * a dead kernel is noticed within a second (nbval alone waits for the whole cell timeout);
 * before the next cell runs, the kernel is restarted and the cells that had passed are run
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import sys
@@ -46,12 +57,60 @@ class KernelDied(RuntimeError):
     for memory)."""
 
 
-def _watched_kernel_class():
-    """nbval's RunningKernel, but a reply is awaited in short slices so that a dead kernel is
-    noticed at once instead of after the cell timeout."""
+_kernels = itertools.count(1)
+
+
+def start_kernel(config: dict, startup_timeout: float):
+    """A started kernel's manager and client, as nbval's ``start_new_kernel`` returns them."""
+    import ipykernel.kernelspec
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    prefix = config.get("sandbox") or []
+    spec = KernelSpec(argv=prefix + ipykernel.kernelspec.get_kernel_dict()["argv"], language="python",
+                      display_name="cs231n grading kernel", env={},
+                      interrupt_mode="message" if prefix else "signal")
+
+    class Specs(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name):
+            return spec
+
+    number = next(_kernels)       # a restarted kernel gets new sockets
+    if config.get("ipc"):
+        km = KernelManager(kernel_name="cs231n-grading", kernel_spec_manager=Specs(), transport="ipc",
+                           ip=os.path.join(config["ipc"], f"k{number}"))
+        km.connection_file = os.path.join(config["ipc"], f"kernel-{number}.json")
+    else:
+        km = KernelManager(kernel_name="cs231n-grading", kernel_spec_manager=Specs())
+        # In the run's private folder (jupyter_client would make it in TMPDIR, and leave it
+        # there if this process is killed).
+        runtime = os.environ.get("JUPYTER_RUNTIME_DIR") or os.path.dirname(config["results"])
+        os.makedirs(runtime, exist_ok=True)
+        km.connection_file = os.path.join(runtime, f"kernel-{number}.json")
+    km.start_kernel(stderr=open(os.devnull, "w"), cwd=config["kernel_cwd"])
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=startup_timeout)
+    except RuntimeError:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        raise
+    return km, kc
+
+
+def _watched_kernel_class(config: dict):
+    """nbval's RunningKernel, started by ``start_kernel``; a reply is awaited in short slices so
+    that a dead kernel is noticed at once instead of after the cell timeout."""
     from nbval.kernel import RunningKernel
 
     class WatchedKernel(RunningKernel):
+        def __init__(self, kernel_name, cwd=None, startup_timeout=60):
+            # nbval would start the kernel in the notebook's folder, from the environment's
+            # kernel spec; ``kernel_name`` and ``cwd`` are ignored.
+            self.km, self.kc = start_kernel(config, startup_timeout)
+            self._ensure_iopub_up()
+
         def await_reply(self, msg_id, timeout=None):
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
@@ -101,8 +160,7 @@ class Bridge:
         self.restarts += 1
         from nbval.kernel import CURRENT_ENV_KERNEL_NAME
 
-        parent.kernel = self.kernel_class(CURRENT_ENV_KERNEL_NAME, cwd=str(parent.fspath.dirname),
-                                          startup_timeout=60)
+        parent.kernel = self.kernel_class(CURRENT_ENV_KERNEL_NAME, startup_timeout=60)
         for source in self.passed_sources:  # bring back the state the dead kernel had
             try:
                 msg_id = parent.kernel.execute_cell_input(source, allow_stdin=False)
@@ -168,7 +226,20 @@ def set_limits(memory_mb: int, file_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort must not leave a core file
 
 
+def die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when the grader dies, even by SIGKILL (its kernel then
+    follows: bwrap's --die-with-parent, or ipykernel's watch on its parent)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
+    die_with_parent()
     config = json.loads(sys.stdin.read())
     # jsonschema (imported by nbformat, imported by nbval) builds the grammar of the optional
     # rfc3987_syntax package at import, about 1.5 s; nbformat never validates IRIs, so this
@@ -176,7 +247,7 @@ def main() -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     import nbval.plugin
 
-    kernel_class = _watched_kernel_class()
+    kernel_class = _watched_kernel_class(config)
     nbval.plugin.RunningKernel = kernel_class
     set_limits(config["memory_mb"], config["file_mb"])
     bridge = Bridge(config, kernel_class)

@@ -21,6 +21,11 @@ An instructor notebook is an ordinary Jupyter notebook with three kinds of speci
 * the **self-check cell** carries ``{"cs231n": {"self_check": true}}`` and calls
   ``check("NN_name.ipynb")``; the grader never runs it.
 
+Notebooks written for nbgrader need no conversion: its autograded test cells (``nbgrader``
+metadata with ``grade: true``, ``points`` and a ``grade_id``, no solution) are test cells with
+the ``grade_id`` as their id, and its ``### BEGIN SOLUTION`` and ``### BEGIN HIDDEN TESTS``
+markers are the same as ours. (Manually graded cells are not scored: they are ordinary cells.)
+
 Every other cell (markdown, set-up code, plots) is part of the notebook's *skeleton*: the
 grader uses the skeleton cells it finds in a submission as landmarks to put tests back where
 they belong.
@@ -44,6 +49,7 @@ END_HIDDEN = "### END HIDDEN TESTS"
 MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 
 META_KEY = "cs231n"               # the cell and notebook metadata key of this format
+NBGRADER_KEY = "nbgrader"         # nbgrader's, read for its autograded test cells (cell_meta)
 DEFAULT_HINT = "replace this line with your solution"
 # What a released test cell says when all of its assertions are hidden.
 HIDDEN_ONLY_NOTE = "# The checks of this test are hidden: they run when your notebook is graded."
@@ -79,10 +85,21 @@ def describe_cell(index: int, cell: dict) -> str:
 
 
 def cell_meta(cell: dict) -> dict:
-    """The ``cs231n`` entry of a cell's metadata, or {} (also when it is malformed)."""
+    """The ``cs231n`` entry of a cell's metadata, or {} (also when it is malformed).
+
+    A cell without one that nbgrader marks as an autograded test (``"nbgrader": {"grade":
+    true, "solution": false, "grade_id": ..., "points": ...}``, a code cell) reads as
+    ``{"id": grade_id, "points": points}``: notebooks written for nbgrader release and grade
+    as they are (its solution and hidden-test markers are ours)."""
     meta = cell.get("metadata")
     entry = meta.get(META_KEY) if isinstance(meta, dict) else None
-    return entry if isinstance(entry, dict) else {}
+    if isinstance(entry, dict):
+        return entry
+    nbgrader = meta.get(NBGRADER_KEY) if isinstance(meta, dict) else None
+    if (isinstance(nbgrader, dict) and cell.get("cell_type") == "code" and nbgrader.get("grade") is True
+            and not nbgrader.get("solution") and "grade_id" in nbgrader and "points" in nbgrader):
+        return {"id": nbgrader["grade_id"], "points": nbgrader["points"]}
+    return {}
 
 
 def fallback_cell_id(notebook_name: str, index: int) -> str:
@@ -352,18 +369,39 @@ def _test_entry(meta: dict, where: str) -> tuple[str, float] | None:
     return test_id, float(points)
 
 
+def _nbgrader_solution(cell: dict) -> bool:
+    """Does nbgrader's metadata mark this cell as a solution (the student writes it)?"""
+    meta = cell.get("metadata")
+    entry = meta.get(NBGRADER_KEY) if isinstance(meta, dict) else None
+    return isinstance(entry, dict) and entry.get("solution") is True
+
+
 def cell_kind(cell: dict) -> str:
-    """'markdown', 'raw', 'code', 'exercise', 'test' or 'self_check' (no validation)."""
+    """'markdown', 'raw', 'code', 'exercise', 'test', 'self_check' or 'answer' (an nbgrader
+    written answer: a markdown solution cell), without validation."""
     if cell.get("cell_type") != "code":
+        if cell.get("cell_type") == "markdown" and _nbgrader_solution(cell):
+            return "answer"
         return str(cell.get("cell_type", "raw"))
     meta = cell_meta(cell)
     if meta.get("self_check") is True:
         return "self_check"
     if "id" in meta or "points" in meta:
         return "test"
-    if any(line.strip() == BEGIN_SOLUTION for line in cell_source(cell).splitlines()):
+    if any(line.strip() == BEGIN_SOLUTION for line in cell_source(cell).splitlines()) or _nbgrader_solution(cell):
         return "exercise"
     return "code"
+
+
+NBGRADER_ANSWER = "YOUR ANSWER HERE"    # what nbgrader, and this release, leave of a written answer
+
+
+def stub_exercise(source: str) -> str:
+    """The student version of an exercise cell: ``stub_solutions``; a cell without markers
+    (an nbgrader solution cell) is a solution as a whole and becomes one ``raise`` line."""
+    if not any(line.strip() == BEGIN_SOLUTION for line in source.splitlines()):
+        return f"raise NotImplementedError({DEFAULT_HINT!r})"
+    return stub_solutions(source)
 
 
 def validate_instructor_notebook(nb: dict, name: str) -> None:
@@ -375,6 +413,8 @@ def validate_instructor_notebook(nb: dict, name: str) -> None:
         where = f"{name}: {describe_cell(index, cell)}"
         source, kind = cell_source(cell), cell_kind(cell)
         lines = {line.strip() for line in source.splitlines()}
+        if kind == "answer":       # replaced as a whole by the release, markers and all
+            continue
         if kind in ("markdown", "raw"):
             if lines & set(MARKERS):
                 raise FormatError(f"{where}: grading markers are only allowed in code cells")
@@ -405,7 +445,7 @@ def validate_instructor_notebook(nb: dict, name: str) -> None:
                 raise FormatError(f"{where}: hidden tests belong in a test cell "
                                   f'(metadata {{"{META_KEY}": {{"id": ..., "points": ...}}}})')
             split_blocks(source, BEGIN_SOLUTION, END_SOLUTION, "solution")
-            error = python_syntax_error(stub_solutions(source))
+            error = python_syntax_error(stub_exercise(source))
             if error:
                 raise FormatError(f"{where}: the released (stubbed) cell does not parse: {error}")
         except FormatError as exc:
@@ -436,7 +476,9 @@ def released_source(cell: dict) -> str:
     """The source a student receives for one instructor cell."""
     kind, source = cell_kind(cell), cell_source(cell)
     if kind == "exercise":
-        return stub_solutions(source)
+        return stub_exercise(source)
+    if kind == "answer":
+        return NBGRADER_ANSWER
     if kind == "test":
         return TestSpec("", 0.0, source, "").released_source
     return source

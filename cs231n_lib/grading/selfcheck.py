@@ -22,6 +22,7 @@ from .executing import Limits, PrivateDir, prepare_ipython_dir
 from .grader import SubmissionResult, grade_notebook
 from .notebook_format import FormatError, cell_source, format_points, normalised, notebook_layout
 from .restoring import SELF_CHECK_CALL, InvalidSubmission, read_submission
+from .sandbox import current as current_sandbox
 
 
 def run_check(path: str | Path, timeout: float = 120.0, memory_mb: int = 4096,
@@ -34,8 +35,9 @@ def run_check(path: str | Path, timeout: float = 120.0, memory_mb: int = 4096,
     nb = read_submission(path)
     layout = notebook_layout(nb, path.name).public_only()
     limits = Limits(cell_timeout=timeout, total_timeout=total_timeout, memory_mb=memory_mb)
+    box, _ = current_sandbox()
     with PrivateDir("cs231n-check-") as private:
-        return grade_notebook(layout, path, "self-check", limits, prepare_ipython_dir(private))
+        return grade_notebook(layout, path, "self-check", limits, prepare_ipython_dir(private), private, box)
 
 
 def points_text(points: float) -> str:

@@ -11,12 +11,27 @@ Two tiny instructor notebooks (each cell runs in milliseconds):
 
 ``02_other.ipynb`` (1 point): double(x) and its test.
 
-and one submission per fault the grader must survive (``write_class``).
+and the cheat zoo (``write_class``): one submission per fault the grader must survive and per
+cheat it must defeat, each with the outcome a fair grader gives (tests/test_grading_faults.py):
+
+* faults: malformed files, loops, dying kernels, memory, output, tests edited or moved;
+* leaks: reading the instructor notebook, a classmate's, the grades, the grader's private
+  folder, other processes, the hidden source through frames or ``linecache``;
+* harm to others: overwriting a classmate's submission or the source, writing outside its
+  folder, the network, a process that outlives the kernel;
+* lost rows: symbolic and hard links, a fifo, dot-folders, names that are not UTF-8 or that
+  collide once made safe for a file name;
+* hostile text: markup in a claimed test id, an error message, a cell's first line, a name.
+
+A cheat earns the points of ``add`` (or ``relu``) only if it worked: ``LEAKED`` decides which
+``add`` it defines. Cheats that need the class's paths get them from ``ClassPaths``.
 """
 from __future__ import annotations
 
 import copy
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -92,6 +107,36 @@ def other_source() -> dict:
         _code("double-test", "%%capture\nprint('captured')\nassert double(4) == 8", id="double", points=1),
         _self_check(OTHER),
     ])
+
+
+NBGRADER = "03_nbgrader.ipynb"
+NBGRADER_SECRET = "NBGRADER-HIDDEN-CHECK"
+NBGRADER_ANSWER = "The model answer the students must not see."
+
+
+def _nbgrader(cell_id: str, source: str, markdown: bool = False, **meta) -> dict:
+    """A cell as nbgrader's "Create Assignment" toolbar writes it (schema version 3)."""
+    entry = {"grade": False, "locked": False, "solution": False, "schema_version": 3, "task": False, **meta}
+    cell = (new_markdown_cell if markdown else new_code_cell)(source, id=cell_id)
+    cell.metadata["nbgrader"] = entry
+    return cell
+
+
+def nbgrader_source() -> dict:
+    """An instructor notebook written for nbgrader: cs231n metadata nowhere."""
+    return new_notebook(cells=[
+        _md("intro", "# Squares (an nbgrader assignment)"),
+        _nbgrader("imports", "import numpy as np", locked=True, grade_id="imports"),
+        _nbgrader("square", "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION",
+                  solution=True, grade_id="square"),
+        _nbgrader("cube", "def cube(x):\n    return x ** 3", solution=True, grade_id="cube"),  # no markers
+        _nbgrader("test-square", "assert square(3) == 9\n### BEGIN HIDDEN TESTS\n"
+                                 f"assert square(-2) == 4, {NBGRADER_SECRET!r}\n### END HIDDEN TESTS",
+                  grade=True, locked=True, points=2, grade_id="test_square"),
+        _nbgrader("test-cube", "assert cube(2) == 8", grade=True, locked=True, points=1, grade_id="test_cube"),
+        _nbgrader("essay", NBGRADER_ANSWER, markdown=True, solution=True, grade=True, points=3,
+                  grade_id="essay"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
 def write(nb: dict, path: Path) -> Path:
@@ -219,11 +264,112 @@ for name in os.listdir("."):   # the notebook being graded
 os.chmod(".", 0o500)     # and try to keep the scratch folder from being deleted'''
 
 
-def class_submissions(released: dict[str, dict]) -> dict[str, dict[str, object]]:
-    """student -> {file name: notebook dict, or str for raw file content}: one per fault."""
+@dataclass(frozen=True)
+class ClassPaths:
+    """Where a class lies, for the cheats that aim at absolute paths."""
+    root: Path
+    src: Path
+    subs: Path
+    out: Path
+    port: int = 0          # a TCP port on 127.0.0.1 that accepts connections (network cheat)
+
+
+# Markers of the processes and files the cheats leave, so that tests can look for them.
+DETACHED_MARK = "cs231n-zoo-detached-process"
+WRITTEN_NAME = "written-by-a-cheat.txt"
+
+
+def _if_leaked(probe: str, exercise: str = "add") -> str:
+    """An exercise cell that runs ``probe`` (which sets LEAKED) and solves the exercise only
+    if the probe worked."""
+    good = {"add": "a + b", "relu": "np.maximum(x, 0)"}[exercise]
+    bad = {"add": "0", "relu": "x"}[exercise]
+    args = {"add": "a, b", "relu": "x"}[exercise]
+    return (f"LEAKED = False\n{probe}\n"
+            f"def {exercise}({args}):\n    return {good} if LEAKED else {bad}")
+
+
+def _try(body: str) -> str:
+    return "try:\n" + "".join(f"    {line}\n" for line in body.splitlines()) + "except Exception:\n    pass"
+
+
+FRAME_LEAK = '''import linecache, sys
+def add(a, b):
+    # The public check calls add: the whole test cell, hidden block included, is in linecache
+    # while it runs (for tracebacks); raise it back in the failure message.
+    raise AssertionError(" ".join(linecache.getlines(sys._getframe(1).f_code.co_filename)))'''
+
+FORGED_MARK = '''import linecache, re, sys
+def add(a, b):
+    if a == -5:      # called from the hidden block: print the mark that ends it, then fail
+        source = "".join(linecache.getlines(sys._getframe(1).f_code.co_filename))
+        for nonce, mark in re.findall(r"mark\\('([0-9a-f]+)', '([0-9]+:public)'\\)", source):
+            print(f"\\x1ecs231n:{nonce}:{mark}")
+        raise AssertionError(source.encode().hex())      # not verbatim: hex
+    return a + b'''
+
+SILENCED_MARK = '''import sys
+def add(a, b):
+    # Stop the grader's hidden-block marks, so that the hidden failure looks public.
+    sys.modules["cs231n_lib.grading.guard"].mark = lambda *args: None
+    if a == -5:
+        raise AssertionError("leak: " + " ".join(c for c in sys._getframe(1).f_code.co_consts
+                                                 if isinstance(c, str)))
+    return a + b'''
+
+# (The secret is put together at run time: this cell's own source, in linecache too, must not
+# hold it.)
+LINECACHE_LEAK = _if_leaked("import linecache\n" + _try(
+    f"LEAKED = any({SECRET[:7]!r} + {SECRET[7:]!r} in ''.join(entry[2]) for entry in linecache.cache.values() "
+    "if len(entry) > 2)"), "relu")
+
+HOSTILE_MESSAGE = '''def add(a, b):
+    raise AssertionError("<script>alert('x')</script> **bold** [click](http://example.com) | a | `code` & \\n# heading")'''
+
+HOSTILE_ID = "<img src=x onerror=alert(1)>`|[x](y)"
+HOSTILE_FIRST_LINE = "# <b>bold</b> | `tick` [x](http://example.com) *em*"
+
+
+def cheat_submissions(released: dict[str, dict], paths: ClassPaths) -> dict[str, dict[str, object]]:
+    """The cheats that aim at the class's files, the network and other processes."""
+    basics = released[BASICS]
+    good = solved(basics)
+    source, classmate = paths.src / BASICS, paths.subs / "solved" / BASICS
+    victim = paths.subs / "victim" / BASICS
+    detached = (f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', "
+                f"{DETACHED_MARK!r}], start_new_session=True, env={{}}, stdin=subprocess.DEVNULL, "
+                "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\nLEAKED = True")
+    probes = {
+        "reads_source": _try(f"LEAKED = 'BEGIN HIDDEN TESTS' in open({str(source)!r}).read()"),
+        "reads_classmate": _try(f"LEAKED = len(open({str(classmate)!r}).read()) > 0"),
+        "reads_grades": _try(f"import os\nLEAKED = os.path.isdir({str(paths.out)!r}) and len(os.listdir({str(paths.out)!r})) > 0"),
+        "reads_private": _try("import glob, tempfile\nLEAKED = any(" + repr(SECRET) + " in open(p).read() for p in "
+                              "glob.glob(tempfile.gettempdir() + '/cs231n-grade-*/**/*.ipynb', recursive=True) + "
+                              "glob.glob('/tmp/cs231n-grade-*/**/*.ipynb', recursive=True))"),
+        "proc_snoop": _try("import glob\nLEAKED = any(b'nbval_runner' in open(p, 'rb').read() "
+                           "for p in glob.glob('/proc/[0-9]*/cmdline'))"),
+        "network": _try(f"import socket\nsocket.create_connection(('127.0.0.1', {paths.port}), timeout=3).close()\n"
+                        "LEAKED = True"),
+        "writes_outside": _try(f"open({str(paths.root / WRITTEN_NAME)!r}, 'w').write('escaped')\nLEAKED = True"),
+        "writes_source": _try(f"import json\nnb = json.load(open({str(source)!r}))\n"
+                              f"nb['cells'] = nb['cells'][:4]\njson.dump(nb, open({str(source)!r}, 'w'))\nLEAKED = True"),
+        "overwrites_classmate": _try(f"open({str(victim)!r}, 'w').write(open({str(classmate)!r}).read())\n"
+                                     "LEAKED = True"),
+        "detached": _try(detached),
+    }
+    cases = {name: {BASICS: with_sources(good, add_exercise=_if_leaked(probe))} for name, probe in probes.items()}
+    cases["victim"] = {BASICS: basics}          # untouched: 1 point, whatever the others do
+    return cases
+
+
+def class_submissions(released: dict[str, dict], paths: ClassPaths | None = None) -> dict[str, dict[str, object]]:
+    """student -> {file name: notebook dict, or str for raw file content}: one per fault and
+    per cheat (those aiming at the class's files only with ``paths``)."""
     basics, other = released[BASICS], released[OTHER]
     good = solved(basics)
-    return {
+    claims = copy.deepcopy(good)
+    claims["cells"].insert(1, new_code_cell("x = 1", id="claimer", metadata={"cs231n": {"id": HOSTILE_ID, "points": 99}}))
+    cases = {
         "solved": {BASICS: good},
         "untouched": {BASICS: basics},
         "wrong": {BASICS: solved(basics, add="def add(a, b):\n    return abs(a) + b",
@@ -252,16 +398,59 @@ def class_submissions(released: dict[str, dict]) -> dict[str, dict[str, object]]
         "ipython_tamper": {BASICS: with_sources(basics, add_exercise=IPYTHON_TAMPER)},
         "only_other": {OTHER: with_sources(other, double_exercise="def double(x):\n    return x + x")},
         "renamed": {"Basics.ipynb": good},
+        # Leaks of the hidden tests through the kernel itself.
+        "frame_leak": {BASICS: with_sources(good, add_exercise=FRAME_LEAK)},
+        "forged_mark": {BASICS: with_sources(good, add_exercise=FORGED_MARK)},
+        "silenced_mark": {BASICS: with_sources(good, add_exercise=SILENCED_MARK)},
+        "linecache_leak": {BASICS: with_sources(good, relu_exercise=LINECACHE_LEAK)},
+        # Hostile text.
+        "hostile_message": {BASICS: with_sources(good, add_exercise=HOSTILE_MESSAGE)},
+        "hostile_id": {BASICS: claims},
+        "hostile_first_line": {BASICS: with_sources(good, relu_exercise=HOSTILE_FIRST_LINE + "\n" + GOOD_RELU
+                                                    + "\nimport os\nos._exit(1)")},
+        "`mallory` <b>|*x*": {BASICS: good},
+        # Names: a dot-folder, two names that collide once made safe for a file name.
+        ".dotted": {BASICS: good},
+        "o'brien": {BASICS: good},
+        "o_brien": {BASICS: basics},
     }
+    if paths is not None:
+        cases.update(cheat_submissions(released, paths))
+    return cases
 
 
-def write_class(folder: Path, released: dict[str, dict], students=None) -> Path:
-    """Write ``folder/<student>/<notebook>`` for the fault submissions (or a subset)."""
-    for student, files in class_submissions(released).items():
+UNDECODABLE = b"caf\xe9"            # a folder name that is not UTF-8 (Latin-1 "café")
+UNDECODABLE_NOTEBOOK = b"\xff.ipynb"
+
+
+def write_class(folder: Path, released: dict[str, dict], students=None, paths: ClassPaths | None = None) -> Path:
+    """Write ``folder/<student>/<notebook>`` for the zoo (or a subset), and, with ``paths``,
+    the cases made of the file system itself: links, a fifo, a name that is not UTF-8."""
+    for student, files in class_submissions(released, paths).items():
         if students is not None and student not in students:
             continue
         for name, content in files.items():
             path = folder / student / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content if isinstance(content, str) else json.dumps(content, indent=1))
+    if paths is None:
+        return folder
+    good = json.dumps(solved(released[BASICS]), indent=1)
+    (folder / "symlink_folder").symlink_to(folder / "solved", target_is_directory=True)
+    (folder / "symlink_source").mkdir()
+    (folder / "symlink_source" / BASICS).symlink_to(paths.src / BASICS)
+    (folder / "hardlink_source").mkdir()
+    try:
+        os.link(paths.src / BASICS, folder / "hardlink_source" / BASICS)
+    except OSError:          # another file system: a copy, which is graded (full marks)
+        (folder / "hardlink_source" / BASICS).write_bytes((paths.src / BASICS).read_bytes())
+    (folder / "fifo").mkdir()
+    os.mkfifo(folder / "fifo" / BASICS)
+    raw = os.path.join(os.fsencode(folder), UNDECODABLE)
+    os.mkdir(raw)
+    with open(os.path.join(raw, BASICS.encode()), "w") as f:
+        f.write(good)
+    os.mkdir(os.path.join(os.fsencode(folder), b"bad_notebook_name"))
+    with open(os.path.join(os.fsencode(folder), b"bad_notebook_name", UNDECODABLE_NOTEBOOK), "w") as f:
+        f.write(good)
     return folder
