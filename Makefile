@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8888
 JOBS   ?= 2
 
-.PHONY: lab test unit notebooks nbval check-notebooks browser-test browser-deps release check-release bench gpu-test doctor clean
+.PHONY: lab test unit notebooks nbval check-notebooks browser-test browser-deps sandbox-deps release check-release bench gpu-test doctor clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
@@ -38,7 +38,7 @@ lab: $(VENV)/.installed-lab $(LAB_SETTINGS)
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## make test: every test — unit, notebooks (nbval), release/grade round trips, browser
-test: $(VENV)/.installed-dev browser-deps
+test: $(VENV)/.installed-dev browser-deps sandbox-deps
 	$(BIN)/cs231n sync notebooks --check
 	$(BIN)/cs231n release notebooks assignments --check
 	$(BIN)/python -m pytest -n $(JOBS) tests
@@ -64,6 +64,11 @@ nbval: $(VENV)/.installed-dev
 ## Chromium (Debian) for the browser test; skipped with a message where it cannot be installed.
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || bash tools/install_chromium.sh || true
+
+## bubblewrap (Debian) for the grader's sandbox; without it grading runs unsandboxed and says so,
+## and the sandbox tests are skipped.
+sandbox-deps:
+	@command -v bwrap >/dev/null 2>&1 || bash tools/install_bubblewrap.sh || true
 
 browser-test: $(VENV)/.installed-dev browser-deps
 	$(BIN)/python -m pytest -m browser tests
