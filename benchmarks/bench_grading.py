@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from cs231n_lib.grading import grade, release  # noqa: E402
+from cs231n_lib.grading.sandbox import unavailable  # noqa: E402
 from grading_fixtures import build  # noqa: E402
 
 MIX = ["solved", "untouched", "wrong", "edited", "deleted", "moved", "duplicated", "sys_exit",
@@ -92,7 +93,8 @@ def main() -> int:
         results = grade(src, one, work / "one.csv", jobs=1, timeout=args.timeout)
         assert all(r.status == "ok" and r.score == r.max_score for r in results), [r.details for r in results]
         overhead = [r.overhead_seconds for r in results]
-        print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+        print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}; "
+              f"kernels {'sandboxed (bubblewrap)' if unavailable() is None else 'not sandboxed: ' + unavailable()}")
         print(f"overhead per submission over {len(results)} solved submissions of {notebook} (jobs=1): "
               f"median {statistics.median(overhead):.2f} s, min {min(overhead):.2f} s, max {max(overhead):.2f} s; "
               f"student cells took {statistics.median(r.student_seconds for r in results):.3f} s (median), "
