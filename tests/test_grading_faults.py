@@ -462,3 +462,42 @@ def test_a_run_that_fails_to_start_once_is_graded_again(tmp_path, monkeypatch):
     assert len(calls) == 2
     assert result.status == "ok" and result.score == result.max_score
     assert "kernel did not start in time" in result.details[0]
+
+
+def test_a_kernel_that_never_starts_is_said_once_not_for_every_cell(tmp_path, monkeypatch):
+    """A sandbox that passes the probe but cannot start the kernel (a bwrap that runs ``true``
+    only): the row says error, with the cause once, not once per cell of the notebook."""
+    from cs231n_lib.grading import sandbox
+    fake = tmp_path / "bwrap"
+    fake.write_text('#!/bin/sh\nfor last; do :; done\n[ "$last" = true ] && exit 0\n'
+                    'echo "bwrap: execvp: No such file or directory" >&2\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv(sandbox.BWRAP_ENV, str(fake))
+    src = build.write_sources(tmp_path / "src")
+    (tmp_path / "subs" / "a").mkdir(parents=True)
+    (tmp_path / "subs" / "a" / build.BASICS).write_bytes((src / build.BASICS).read_bytes())
+    (result,) = grade(src, tmp_path / "subs", tmp_path / "grades.csv", jobs=1, timeout=CELL_TIMEOUT)
+    details = " | ".join(result.details)
+    assert result.status == "error" and result.score == 0, (result.status, details)
+    assert "the kernel could not start" in details
+    assert "the kernel died in" not in details, f"expected one line for the kernel that never started, got: {details}"
+    assert len(details) < 400, f"expected a short account, got {len(details)} characters: {details}"
+
+
+@needs_sandbox
+def test_folders_under_tmp_stay_visible_inside_the_private_tmp(tmp_path, monkeypatch):
+    """A clone, a virtual environment or pytest's folders under /tmp: the sandbox's private /tmp
+    must not hide the folders bound into it (a clone in /tmp once lost its Python this way)."""
+    import subprocess
+    from cs231n_lib.grading import sandbox
+    shown, home = tmp_path / "shown", tmp_path / "home"
+    shown.mkdir(), home.mkdir()
+    (shown / "note.txt").write_text("seen")
+    (tmp_path / "hidden.txt").write_text("secret")
+    python_dirs = sandbox.readable_dirs()        # as if the environment lived in tmp_path/shown
+    monkeypatch.setattr(sandbox, "readable_dirs", lambda: python_dirs + [shown])
+    args = sandbox.current()[0].prefix(home, [home])
+    done = subprocess.run(args + ["/bin/sh", "-c", f"cat {shown}/note.txt; echo; ls {tmp_path}; "
+                                  f"touch {home}/made && echo made; touch {shown}/no 2>/dev/null || echo read-only"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout.split() == ["seen", "home", "shown", "made", "read-only"], (done.stdout, done.stderr)

@@ -209,17 +209,25 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
     """Test results, details of the run, and the status."""
     results, details, faults = [], [], set()
     restored_names: set[str] = set()
+    faulty: dict[str, list[str]] = {}    # fault -> the labels of the cells it hit, in order
     for index, record in sorted(outcome.records.items()):
         for token in record.tokens:
             if token.startswith("restored:"):
                 restored_names.update(_short(name) for name in token[len("restored:"):].split(";"))
         if record.fault and index < len(plan.roles):
             faults.add(record.fault)
-            label = plan.labels[index] or "a cell the grader added"
-            details.append({"timeout": f"{label} ran out of time ({limits.cell_timeout:g} s per cell)",
-                            "died": f"the kernel died in {label}",
-                            "memory": f"{label} ran out of memory ({limits.memory_mb} MB)",
-                            "start": "the kernel could not start"}[record.fault])
+            faulty.setdefault(record.fault, []).append(plan.labels[index] or "a cell the grader added")
+    if "start" in faulty:
+        faulty.pop("died", None)          # the restarts that followed failed the same way
+    for fault, labels in faulty.items():
+        # The first cell hit says what happened; the rest are counted (a kernel that could not
+        # start, or died for good, fails every later cell the same way).
+        first = labels[0]
+        more = f" (and {len(labels) - 1} later cell{'s' * (len(labels) > 2)})" if len(labels) > 1 else ""
+        details.append({"timeout": f"{first} ran out of time ({limits.cell_timeout:g} s per cell){more}",
+                        "died": f"the kernel died in {first}{more}",
+                        "memory": f"{first} ran out of memory ({limits.memory_mb} MB){more}",
+                        "start": "the kernel could not start"}[fault])
     if restored_names:
         details.append("the grader undid changes an earlier cell made to: " + ", ".join(sorted(restored_names)))
     if outcome.killed_at_limit:
@@ -240,7 +248,6 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
                        "were run again first")
     if outcome.forged_lines:
         details.append(f"{outcome.forged_lines} forged result line(s) were ignored")
-    details = list(dict.fromkeys(details))   # a kernel that never started fails every cell
 
     for index, test in plan.tests.items():
         record = outcome.records.get(index)

@@ -13,8 +13,9 @@ Inside, the kernel sees:
 * read-write: one folder of its own, holding its working directory (empty at the start: the
   kernel never needs the notebook, nbval sends it cell by cell) and the unix sockets it talks
   to nbval over (``transport="ipc"``);
-* a private ``/tmp``, a private ``/proc`` (``--unshare-pid``: it sees only its own
-  processes), a minimal ``/dev``, no network (``--unshare-net``), no capabilities.
+* a private ``/tmp`` and ``/dev/shm`` of at most 256 MiB each (bubblewrap 0.8 and later), a
+  private ``/proc`` (``--unshare-pid``: it sees only its own processes), a minimal ``/dev``, no
+  network (``--unshare-net``), no capabilities.
 
 It does not see the instructor notebooks, the other submissions, the grades and feedback being
 written, the grader's private folder or the rest of the repository. Every process it starts
@@ -46,6 +47,9 @@ PROTECTIONS_OFF = ("not sandboxed ({why}): the notebook could read and write the
 _ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
         "fonts", "alternatives", "mime.types")
 _ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# The private /tmp's size (and /dev/shm's): enough for matplotlib's cache and a student's
+# scratch files, not enough to fill the grading machine's memory.
+TMP_BYTES = 256 * 2**20
 
 
 def bwrap_path() -> str | None:
@@ -79,6 +83,14 @@ def _probe(bwrap: str | None, chosen: str | None) -> str | None:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
         return f"bwrap cannot start a sandbox here: {why[0]}"
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _sizes_tmpfs(bwrap: str) -> bool:
+    """Whether this bwrap can cap a tmpfs's size (``--size``, bubblewrap 0.8 and later)."""
+    done = subprocess.run([bwrap, "--ro-bind", "/", "/", "--size", "4096", "--tmpfs", "/tmp",
+                           *_isolation_flags(), "true"], capture_output=True, timeout=30)
+    return done.returncode == 0
 
 
 def unavailable() -> str | None:
@@ -123,7 +135,11 @@ class Sandbox:
         """bwrap's arguments for a kernel whose working directory is ``home``, inside the
         ``writable`` folders (its own, and the one of its sockets); ``readonly``: more folders
         it may read (its IPython profile)."""
-        args = [self.bwrap]
+        # The private /tmp first: every bind below may lie under /tmp (a clone in /tmp/ci, pytest's
+        # folders) and must be mounted over it, not hidden by it. Its size is capped, so that a
+        # submission cannot fill the machine's memory through it.
+        size = ["--size", str(TMP_BYTES)] if _sizes_tmpfs(self.bwrap) else []
+        args = [self.bwrap, *size, "--tmpfs", "/tmp"]
         for name in _ROOT_LINKS:
             path = Path("/") / name
             if path.is_symlink():
@@ -132,12 +148,11 @@ class Sandbox:
                 args += ["--ro-bind", str(path), str(path)]
         for folder in system_dirs() + readable_dirs():
             args += ["--ro-bind", str(folder), str(folder)]
-        args += ["--tmpfs", "/tmp"]     # before the binds below, which may lie under /tmp
         for folder in readonly:
             args += ["--ro-bind", str(folder), str(folder)]
         for folder in dict.fromkeys(writable):
             args += ["--bind", str(folder), str(folder)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", *_isolation_flags(),
+        args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm", *_isolation_flags(),
                  # ipykernel stops when its parent seems gone; inside a pid namespace its parent
                  # is always pid 1, so it must not watch (bwrap ends it with the runner instead).
                  "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
