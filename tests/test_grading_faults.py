@@ -181,6 +181,54 @@ def test_hidden_checks_cannot_be_read_back_through_the_kernel(graded, student, e
         assert "| add | 0 / 2 | failed: a hidden check failed |" in graded.feedback(student)
 
 
+def test_a_later_public_failure_cannot_carry_hidden_text_out(graded):
+    """add keeps its hidden check's source (hex) when that check calls it; relu's public check
+    then fails with it as the message. The message shown comes from a run without hidden blocks."""
+    assert scores(graded, "later_leak") == {"status": "ok", "score": "5", "add": "2", "relu": "0",
+                                            "numpy_fact": "1", "add_hidden": "2"}
+    relu = next(t for t in graded.result("later_leak").tests if t.test_id == "relu")
+    assert relu.message == "AssertionError", f"expected the message of the public-only run, got {relu.message!r}"
+    assert build.SECRET.encode().hex() not in graded.feedback("later_leak")
+
+
+@pytest.mark.parametrize("student, found", [
+    ("rebinds_helper", "rel_error (imported by the notebook, rebound by a cell)"),
+    ("code_swap", "cs231n_lib.gradient_check.rel_error (its code)"),
+    ("dispatch_patch", "isclose"),
+    ("compile_swap", "the class of ipykernel.compiler.XCachingCompiler"),
+    ("class_patch", "transform_ast"),
+])
+def test_verdicts_cannot_be_forged_before_a_test(graded, student, found):
+    """Each cheat, done in an exercise cell, would pass the check it aims at; the grader undoes
+    it before every test and says what it undid."""
+    expected = {"status": "ok", "add": "2", "relu": "0", "numpy_fact": "1", "add_hidden": "2", "score": "5"}
+    if student in ("compile_swap", "class_patch"):     # these aim at add's asserts
+        expected.update(add="0", add_hidden="0", relu="3", score="4")
+    assert scores(graded, student) == expected
+    assert found in graded.row(student)["details"], graded.row(student)["details"]
+
+
+def test_a_change_made_while_a_test_runs_is_tampering(graded):
+    """relu, called by its hidden check, swaps the code of the rel_error that check uses: the
+    check passes, and the grader finds the change right after the test."""
+    assert scores(graded, "mid_test_tamper") == {"status": "tampered", "score": "5", "add": "2", "relu": "0",
+                                                 "numpy_fact": "1", "add_hidden": "2"}
+    details = graded.row("mid_test_tamper")["details"]
+    assert "relu: cs231n_lib.gradient_check.rel_error (its code)" in details, details
+    feedback = graded.feedback("mid_test_tamper")
+    assert "(status: tampered)" in feedback and "| relu | 0 / 3 | failed |" in feedback
+    assert "- **relu**: not scored: the code it called changed how tests judge" in feedback
+
+
+def test_the_librarys_answer_earns_nothing(graded):
+    """relu returns the library's relu_forward, which its test forbids (the test itself calls
+    it to compare: that is allowed, as the solved notebook's full marks show)."""
+    assert scores(graded, "reference_relu") == {"status": "ok", "score": "5", "add": "2", "relu": "0",
+                                                "numpy_fact": "1", "add_hidden": "2"}
+    relu = next(t for t in graded.result("reference_relu").tests if t.test_id == "relu")
+    assert relu.message.startswith("calls cs231n_lib.layers.relu_forward, the library's own answer"), relu.message
+
+
 @pytest.mark.parametrize("student, facts, score", [
     ("edited", {"add": ["edited"]}, "4"),          # add returns 0; its test was edited to pass
     ("deleted", {"relu": ["deleted"]}, "8"),

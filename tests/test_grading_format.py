@@ -84,7 +84,7 @@ def test_release_content(released, tmp_path):
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
-    assert by_id["relu-test"]["metadata"]["cs231n"] == {"id": "relu", "points": 3}
+    assert by_id["relu-test"]["metadata"]["cs231n"] == {"id": "relu", "points": 3, "forbid": [build.RELU_REFERENCE]}
     assert by_id["relu-test"]["metadata"]["editable"] is False
     assert nb["metadata"]["cs231n"]["assignment"] == build.BASICS
     # The embedded layout gives the self-check the public tests, and nothing hidden.
@@ -144,6 +144,8 @@ def _broken(change):
     (lambda c: setattr(c[7], "source", "for i in range(2):\n    ### BEGIN HIDDEN TESTS\n    assert i < 2\n"
                                        "    ### END HIDDEN TESTS"), 7, "does not parse as released"),
     (lambda c: setattr(c[12], "source", 'from cs231n_lib.grading import check\ncheck("other.ipynb")'), 12, "must check this notebook"),
+    (lambda c: c[7].metadata["cs231n"].update(forbid="cs231n_lib.layers:relu_forward"), 7, "`forbid` must be a list"),
+    (lambda c: c[7].metadata["cs231n"].update(forbid=["relu_forward"]), 7, '"package.module:function"'),
 ])
 def test_format_errors_name_the_cell(change, cell, words):
     nb = _broken(change)
@@ -290,3 +292,15 @@ def test_nbgrader_notebook_releases_without_conversion(tmp_path):
     assert [t.test_id for t in notebook_layout(nb, build.NBGRADER).tests] == ["test_square", "test_cube"]
     restored = restore_tests(layout, nb)
     assert _tests_in_order(restored) == ["test_square", "test_cube"] and restored.facts == {}
+
+
+def test_the_layout_knows_what_the_instructor_imports_and_the_tests_forbid():
+    """Tests get the instructor's imports back (whatever a student cell bound to those names),
+    except names an exercise defines: those are the student's to give."""
+    nb = build.basics_source()
+    nb.cells[1].source += "\nimport numpy.linalg\nfrom cs231n_lib.layers import relu_forward as relu"
+    layout = instructor_layout(nb, build.BASICS)
+    assert layout.bindings == (("np", "numpy", ""), ("numpy", "numpy", ""),
+                               ("rel_error", "cs231n_lib.gradient_check", "rel_error"))
+    relu = next(t for t in layout.tests if t.test_id == "relu")
+    assert relu.forbid == (build.RELU_REFERENCE,) and layout.public_only().tests[1].forbid == relu.forbid

@@ -15,14 +15,19 @@ Then for each submission (in parallel, ``jobs`` at a time):
 
    where each test is *instrumented*: it prints a token when it enters and leaves a hidden
    block and when its last line has run;
-4. score each test all or nothing: it earns its points if the cell raised nothing *and*
-   printed its completion token (warnings on stderr cost nothing);
+4. score each test all or nothing: it earns its points if the cell raised nothing, printed
+   its completion token (warnings on stderr cost nothing) *and* the check after it found
+   nothing the tests rely on changed while it ran, and no library function it forbids called
+   by the student's code;
 5. write its row into the grades (rewritten atomically after every submission, so a grader
    that is stopped keeps what it finished; ``resume`` grades only the rest) and its feedback.
 
 The status of a submission says how the run went, not how good the work is:
 
     ok        the notebook ran to its end (tests may have failed)
+    tampered  it ran to its end, but something the tests rely on (a library function, NumPy,
+              IPython's machinery) changed while a test ran: that test earns nothing, and the
+              details say what changed, for the instructor to review
     timeout   a cell ran out of time (interrupted; later cells still ran), or the whole
               notebook did (killed; the cells not reached earn nothing)
     crashed   the kernel died (restarted: the cells that had passed ran again, and later
@@ -51,7 +56,7 @@ from pathlib import Path
 
 from . import sandbox as sandboxing
 from .collecting import Job, collect
-from .executing import (Limits, PrivateDir, RunOutcome, prepare_ipython_dir, remove_stale, resume_runs,
+from .executing import (CellRecord, Limits, PrivateDir, RunOutcome, prepare_ipython_dir, remove_stale, resume_runs,
                         run_cells, stop_all, stopping)
 from .notebook_format import (BEGIN_HIDDEN, END_HIDDEN, FormatError, Layout, TestSpec, first_line,
                               imported_modules, instructor_layout, split_blocks, validate_instructor_notebook)
@@ -60,7 +65,7 @@ from .reports import (MESSAGE_CHARS, GradesWriter, header, plain, read_csv, test
                       write_shard_plan)
 from .restoring import InvalidSubmission, Restored, read_submission, restore_tests
 
-STATUSES = ("ok", "timeout", "crashed", "memory", "invalid", "missing", "refused", "error")
+STATUSES = ("ok", "tampered", "timeout", "crashed", "memory", "invalid", "missing", "refused", "error")
 GUARD = '__import__("cs231n_lib.grading.guard", fromlist=["guard"])'
 SECRET_MIN_CHARS = 8     # a hidden line or string this long is never quoted back to a student
 
@@ -75,6 +80,7 @@ class TestResult:
     message: str = ""          # why it failed; empty for a pass and for a hidden failure
     failed_hidden: bool = False
     passed: bool = False
+    quoted: bool = False       # the message quotes the notebook's own exception
 
 
 @dataclass
@@ -171,7 +177,9 @@ def hidden_text(tests) -> frozenset[str]:
 
 
 def plan_run(layout: Layout, restored: Restored, nonce: str, limits: Limits) -> RunPlan:
-    modules = sorted({m for t in layout.tests for m in imported_modules(t.run_source)})
+    # Imported by the first cell, so that their pristine functions are in the guard's snapshot.
+    modules = sorted({m for t in layout.tests for m in imported_modules(t.run_source)}
+                     | {module for _, module, _ in layout.bindings})
     plan = RunPlan([f"{GUARD}.install(modules={modules!r}, output_limit={limits.output_chars})"],
                    ["prelude"], {}, ["the grader's set-up cell"], hidden_text(layout.tests))
     student_cell = 0
@@ -183,8 +191,8 @@ def plan_run(layout: Layout, restored: Restored, nonce: str, limits: Limits) -> 
             plan.labels.append(f'code cell {student_cell} ("{first_line(cell.source)}")')
             continue
         index = len(plan.sources) + 1
-        plan.sources += [f"{GUARD}.enter_test({nonce!r})", instrument(cell.test, nonce, index),
-                         f"{GUARD}.leave_test({nonce!r})"]
+        plan.sources += [f"{GUARD}.enter_test({nonce!r}, {layout.bindings!r}, {cell.test.forbid!r})",
+                         instrument(cell.test, nonce, index), f"{GUARD}.leave_test({nonce!r})"]
         plan.roles += ["enter", "test", "leave"]
         plan.labels += ["", f"test {cell.test.test_id}", ""]
         plan.tests[index] = cell.test
@@ -249,9 +257,11 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
     if outcome.forged_lines:
         details.append(f"{outcome.forged_lines} forged result line(s) were ignored")
 
+    tampered = []
     for index, test in plan.tests.items():
         record = outcome.records.get(index)
         result = TestResult(test.test_id, test.points, 0.0, test.has_hidden)
+        found, references = _left(outcome.records.get(index + 1), record)
         if record is None:
             result.message = "not run: the notebook stopped before this test"
         elif record.fault == "timeout":
@@ -262,7 +272,14 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
             result.message = "not run: the kernel could not start"
         else:
             marks = [t.split(":", 1)[1] for t in record.tokens if t.split(":", 1)[0] == str(index)]
-            if record.passed and "done" in marks:
+            if references:
+                result.message = (f"calls {', '.join(references)}, the library's own answer: "
+                                  "this exercise must be solved by your own code")
+            elif record.passed and "done" in marks and found:
+                # Passed, but what the test relies on changed while it ran: not a verdict.
+                result.message = "not scored: the code it called changed how tests judge"
+                tampered.append(f"{test.test_id}: {', '.join(found)}")
+            elif record.passed and "done" in marks:
                 result.earned, result.passed = test.points, True
             elif record.passed:
                 result.message = ("did not run to completion: an earlier cell changed how cells "
@@ -275,8 +292,12 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
                 result.failed_hidden = True
             else:
                 result.message = _short(f"{record.ename}: {record.evalue}" if record.evalue else record.ename)
+                result.quoted = True
         results.append(result)
 
+    if tampered:
+        details.append("changed while a test ran (the test earns nothing; for the instructor to "
+                       "review): " + "; ".join(tampered))
     if "start" in faults:
         status = "error"
     elif "memory" in faults:
@@ -285,9 +306,25 @@ def score_run(plan: RunPlan, outcome: RunOutcome, limits: Limits) -> tuple[list[
         status = "crashed"
     elif "timeout" in faults:
         status = "timeout"
+    elif tampered:
+        status = "tampered"
     else:
         status = "ok"
     return results, details, status
+
+
+def _left(record: CellRecord | None, test: CellRecord | None) -> tuple[list[str], list[str]]:
+    """What the check after a test found (``guard.leave_test``): (what changed while the test
+    ran, the forbidden functions the student's code called). A check that ran but did not
+    report, after a test that ran, counts as a change: student code stopped it."""
+    if test is None or test.fault or record is None:
+        return [], []      # the test or the run did not finish: said elsewhere
+    left = [t[len("left:"):] for t in record.tokens if t.startswith("left:")]
+    if not left:
+        return ["the grader's check after the test did not report"], []
+    parts = [_short(p) for p in left[-1].split(";") if p]
+    return ([p for p in parts if not p.startswith("reference:")],
+            [p[len("reference:"):] for p in parts if p.startswith("reference:")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,17 +372,48 @@ def _grade_once(layout: Layout, path: Path, student: str, limits: Limits, ipytho
 
 def _grade_into(result: SubmissionResult, layout: Layout, path: Path, limits: Limits, ipython_dir: Path,
                 private: Path | None, sandbox) -> None:
-    restored = restore_tests(layout, read_submission(path))
+    submission = read_submission(path)
+    restored = restore_tests(layout, submission)
     result.restored = restored.facts
     result.details += restored.notes
-    nonce = secrets.token_hex(8)
-    plan = plan_run(layout, restored, nonce, limits)
-    with PrivateDir("run-", parent=private) as run_dir:
-        outcome = run_cells(plan.sources, layout.name, limits, nonce, run_dir, ipython_dir, sandbox)
+    plan, outcome = _run(layout, restored, limits, ipython_dir, private, sandbox)
     result.tests, details, result.status = score_run(plan, outcome, limits)
     result.details += details
     result.student_seconds = sum(r.seconds for i, r in outcome.records.items()
                                  if i < len(plan.roles) and plan.roles[i] == "student")
+    exposed = _exposed(plan, result.tests)
+    if exposed:
+        # Once a hidden block has run, student code may hold its text and could raise it, in
+        # any encoding, in a later public failure. Those failures are explained by a second
+        # run with no hidden block anywhere (as the self-check runs): its messages cannot carry
+        # what that kernel never had.
+        public = layout.public_only()
+        plan, outcome = _run(public, restore_tests(public, submission), limits, ipython_dir, private, sandbox)
+        again = {t.test_id: t for t in score_run(plan, outcome, limits)[0]}
+        for test in exposed:
+            twin = again.get(test.test_id)
+            test.message = twin.message if twin is not None and twin.quoted else UNEXPLAINED
+
+
+UNEXPLAINED = "failed (its message is not shown: it was raised after hidden checks had run)"
+
+
+def _run(layout: Layout, restored: Restored, limits: Limits, ipython_dir: Path, private: Path | None,
+         sandbox) -> tuple[RunPlan, RunOutcome]:
+    nonce = secrets.token_hex(8)
+    plan = plan_run(layout, restored, nonce, limits)
+    with PrivateDir("run-", parent=private) as run_dir:
+        return plan, run_cells(plan.sources, layout.name, limits, nonce, run_dir, ipython_dir, sandbox)
+
+
+def _exposed(plan: RunPlan, results: list[TestResult]) -> list[TestResult]:
+    """The failed tests whose message quotes the notebook after a hidden block had run (in an
+    earlier test, or in the test itself)."""
+    first_hidden = min((i for i, t in plan.tests.items() if t.has_hidden), default=None)
+    if first_hidden is None:
+        return []
+    by_id = {t.test_id: i for i, t in plan.tests.items()}
+    return [r for r in results if r.quoted and by_id[r.test_id] >= first_hidden]
 
 
 def unrun_result(layout: Layout | None, job: Job) -> SubmissionResult:

@@ -40,7 +40,10 @@ TRUNCATED = "\n[output truncated by the grader: this notebook printed more than 
 # on the instance.
 _SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
                   "transform_ast", "showtraceback", "_showtraceback", "showsyntaxerror",
-                  "should_run_async", "ex", "ev", "ask_exit")
+                  "should_run_async", "ex", "ev", "ask_exit", "compile")
+# The packages whose classes run a cell; their class dictionaries (methods patched on the class,
+# not the instance) are in the snapshot too.
+_MACHINERY = ("IPython", "ipykernel", "codeop")
 _KERNEL_METHODS = ("do_execute", "execute_request", "run_cell")
 _SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
 
@@ -83,6 +86,11 @@ class _Snapshot:
                 for value in attrs.values():
                     if isinstance(value, types.FunctionType):
                         self.code[value] = (value.__code__, value.__defaults__, value.__kwdefaults__)
+        for value in [v for attrs in (a for _, a in self.modules.values()) for v in attrs.values()]:
+            # NumPy's dispatchers (np.allclose) run a Python function of their own.
+            inner = getattr(value, "_implementation", None)
+            if isinstance(inner, types.FunctionType):
+                self.code[inner] = (inner.__code__, inner.__defaults__, inner.__kwdefaults__)
         self.sys = {name: getattr(sys, name) for name in ("excepthook", "displayhook", "stdout", "stderr",
                                                           "breakpointhook")}
         self.trace, self.profile = sys.gettrace(), sys.getprofile()
@@ -96,6 +104,19 @@ class _Snapshot:
             self.kernel = kernel
             self.kernel_dict = {k: kernel.__dict__.get(k) for k in _KERNEL_METHODS} if kernel else {}
             self.handlers = dict(getattr(kernel, "shell_handlers", {}) or {})
+            compiler = getattr(self.shell, "compile", None)
+            self.flags = (compiler, getattr(compiler, "flags", None))
+            self.classes = {}
+            machinery = (self.shell, kernel, compiler, getattr(sys.stdout, "_stream", sys.stdout))
+            self.types = [(obj, type(obj)) for obj in machinery if obj is not None]
+            for obj in machinery:
+                for cls in type(obj).__mro__ if obj is not None else ():
+                    if cls.__module__.split(".")[0] in _MACHINERY and cls not in self.classes:
+                        self.classes[cls] = dict(vars(cls))
+                        for value in self.classes[cls].values():
+                            value = getattr(value, "__func__", value)
+                            if isinstance(value, types.FunctionType):
+                                self.code[value] = (value.__code__, value.__defaults__, value.__kwdefaults__)
 
     def restore(self) -> list[str]:
         """Undo every change to the snapshot; return the names of what was changed."""
@@ -165,6 +186,25 @@ class _Snapshot:
             handlers.clear()
             handlers.update(self.handlers)
             changed.append("IPython kernel.shell_handlers")
+        for obj, cls in self.types:
+            if type(obj) is not cls:        # obj.__class__ = a subclass of the student's
+                obj.__class__ = cls
+                changed.append(f"the class of {cls.__module__}.{cls.__qualname__}")
+        compiler, flags = self.flags
+        if compiler is not None and getattr(compiler, "flags", flags) != flags:
+            compiler.flags = flags
+            changed.append("IPython compile flags")
+        for cls, saved in self.classes.items():
+            current = vars(cls)
+            for name in set(current) | set(saved):
+                if name in ("__dict__", "__weakref__", "__doc__") or _same(current.get(name, _MISSING),
+                                                                            saved.get(name, _MISSING)):
+                    continue
+                if name in saved:
+                    setattr(cls, name, saved[name])
+                else:
+                    delattr(cls, name)
+                changed.append(f"{cls.__module__}.{cls.__qualname__}.{name}")
         return changed
 
 
@@ -179,7 +219,6 @@ def _same(a, b) -> bool:
     return (isinstance(a, types.MethodType) and isinstance(b, types.MethodType)
             and a.__func__ is b.__func__ and a.__self__ is b.__self__)
 _snapshot: _Snapshot | None = None
-_hidden_globals: dict = {}
 
 
 def _guarded(value) -> bool:
@@ -243,38 +282,135 @@ def install(modules=(), output_limit: int = 1_000_000, seed: int = 0) -> None:
     _snapshot = _Snapshot(prefixes)
 
 
-def enter_test(nonce: str) -> None:
-    """Restore the snapshot before a test cell; report what had to be undone."""
+class _Test:
+    """What one test's enter and leave cells share: the globals hidden or put back, and the
+    library functions the student's code must not call while the test runs."""
+
+    def __init__(self):
+        self.hidden: dict = {}          # student globals shadowing builtins, hidden
+        self.rebound: dict = {}         # name -> (the student's value or _MISSING, the pristine one)
+        self.forbidden: dict = {}       # code object -> the function's dotted name
+        self.called: set[str] = set()   # forbidden functions the student's code called
+        self.test_file: str | None = None   # the test cell's file name (told by mark "start")
+        self.library: tuple[str, ...] = ()
+
+
+_test = _Test()
+
+
+def _resolve(module: str, attr: str):
+    value = importlib.import_module(module)
+    for part in filter(None, attr.split(".")):
+        value = getattr(value, part)
+    return value
+
+
+def _library_roots() -> tuple[str, ...]:
+    import os
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(__file__))}
+    return tuple(os.path.realpath(r) + os.sep for r in roots) + tuple(r + os.sep for r in roots) + ("<frozen",)
+
+
+def _trace(frame, event, arg):
+    """sys.settrace while a test runs: notes a forbidden function called, directly or through
+    the library, from the student's code. It returns None: lines are not traced."""
+    name = _test.forbidden.get(frame.f_code) if event == "call" else None
+    if name is not None:
+        caller = frame.f_back
+        while caller is not None:
+            filename = caller.f_code.co_filename
+            if filename == _test.test_file:
+                break
+            if not filename.startswith(_test.library):
+                _test.called.add(name)
+                break
+            caller = caller.f_back
+    return None
+
+
+def enter_test(nonce: str, bindings=(), forbidden=()) -> None:
+    """Restore the snapshot before a test cell; report what had to be undone.
+
+    Inputs: ``bindings``, (name, module, attribute) of the names the instructor's cells import
+    (the test gets the library's own object under each name, whatever a student cell bound to
+    it; the student's value comes back after the test); ``forbidden``, "module:attribute" of the
+    library functions that solve the exercise, which the student's code must not call while the
+    test runs (the test itself may)."""
     changed = _snapshot.restore() if _snapshot is not None else []
     namespace = _user_ns()
     current = namespace.get("__builtins__", builtins)
     if current is not builtins and current is not vars(builtins):
         namespace["__builtins__"] = builtins
         changed.append("__builtins__")
-    _hidden_globals.clear()
+    _test.__init__()
     for name in list(namespace):
         if not name.startswith("_") and name in vars(builtins) and name not in ("exit", "quit", "get_ipython", "display"):
-            _hidden_globals[name] = namespace.pop(name)
+            _test.hidden[name] = namespace.pop(name)
+    for name, module, attr in bindings:
+        try:
+            pristine = _resolve(module, attr)
+        except Exception:
+            continue      # the instructor's import fails here too: the test will say so
+        value = namespace.get(name, _MISSING)
+        if value is not pristine:
+            _test.rebound[name] = (value, pristine)
+            namespace[name] = pristine
+            if value is not _MISSING and name not in _test.hidden:
+                changed.append(f"{name} (imported by the notebook, rebound by a cell)")
+    for dotted in forbidden:
+        module, _, attr = dotted.partition(":")
+        try:
+            func = _resolve(module, attr)
+        except Exception:
+            continue
+        code = getattr(func, "__code__", None)
+        if code is not None:
+            _test.forbidden[code] = f"{module}.{attr}"
     if changed:
         sys.stdout.write(f"{TOKEN_PREFIX}{nonce}:restored:{';'.join(sorted(set(changed)))}\n")
+    if _test.forbidden:
+        _test.library = _library_roots()
+        sys.settrace(_trace)
 
 
 def mark(nonce: str, text: str) -> None:
     """Print a completion token (instrumented tests call this) on the notebook's real stdout,
-    even if the test redirected ``sys.stdout``."""
+    even if the test redirected ``sys.stdout``. The first, "start", tells which file the test
+    cell runs as (its frames are the test's own, not the student's)."""
+    if text.endswith(":start"):
+        _test.test_file = sys._getframe(1).f_code.co_filename
     stream = _snapshot.sys["stdout"] if _snapshot is not None else sys.stdout
     stream.write(f"{TOKEN_PREFIX}{nonce}:{text}\n")
 
 
 def leave_test(nonce: str = "") -> None:
-    """Give back the globals hidden by ``enter_test`` (unless the test rebound them), and forget
-    the test's source: IPython keeps each cell's source in ``linecache`` (for tracebacks),
-    where a later student cell could read the hidden checks. The grader's instrumented test
-    holds ``nonce`` in every completion token, which is how its entry is found."""
+    """After a test cell: check that nothing the tests rely on changed *while* it ran (the
+    student's code it called could have changed it), give back the student's globals, and
+    forget the test's source.
+
+    The check prints one token, ``left:`` followed by what was found (nothing, for an honest
+    test): what changed (restored now), and ``reference:`` the forbidden functions the student's
+    code called. The grader reads a missing token as tampering too. IPython keeps each cell's
+    source in ``linecache`` (for tracebacks), where a later student cell could read the hidden
+    checks; the grader's instrumented test holds ``nonce`` in every completion token, which is
+    how its entry is found."""
+    tracer = sys.gettrace()
+    if _test.forbidden:
+        sys.settrace(_snapshot.trace if _snapshot is not None else None)
+    found = _snapshot.restore() if _snapshot is not None else []
+    if _test.forbidden and tracer is not _trace:
+        found.append("sys.settrace (the grader's tracer was removed)")
+    found += [f"reference:{name}" for name in sorted(_test.called)]
     namespace = _user_ns()
-    for name, value in _hidden_globals.items():
+    for name, (value, pristine) in _test.rebound.items():
+        if namespace.get(name, _MISSING) is pristine:
+            if value is _MISSING:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+    for name, value in _test.hidden.items():
         namespace.setdefault(name, value)
-    _hidden_globals.clear()
+    _test.__init__()
     if nonce:
         import linecache
 
@@ -282,3 +418,5 @@ def leave_test(nonce: str = "") -> None:
             lines = entry[2] if len(entry) > 2 else ()
             if any(nonce in line for line in lines):
                 del linecache.cache[filename]
+        stream = _snapshot.sys["stdout"] if _snapshot is not None else sys.stdout
+        stream.write(f"{TOKEN_PREFIX}{nonce}:left:{';'.join(found)}\n")

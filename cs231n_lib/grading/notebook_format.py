@@ -16,7 +16,10 @@ An instructor notebook is an ordinary Jupyter notebook with three kinds of speci
 
 * **test cells** carry ``{"cs231n": {"id": "<test id>", "points": <number>}}`` in their cell
   metadata. Assertions between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are
-  removed from the student version and put back by the grader.
+  removed from the student version and put back by the grader. An optional ``"forbid"`` lists
+  the library functions that solve the exercise (``["cs231n_lib.layers.conv:conv_forward_naive"]``,
+  module and name): while the test runs, the student's code must not call them (the test may,
+  to compare), or the test earns nothing.
 
 * the **self-check cell** carries ``{"cs231n": {"self_check": true}}`` and calls
   ``check("NN_name.ipynb")``; the grader never runs it.
@@ -56,6 +59,7 @@ HIDDEN_ONLY_NOTE = "# The checks of this test are hidden: they run when your not
 
 # Test ids become CSV column names and file-name-safe labels.
 TEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
+FORBID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*\Z")   # "package.module:name"
 
 
 class FormatError(ValueError):
@@ -227,10 +231,8 @@ def python_syntax_error(source: str) -> str | None:
 
 def imported_modules(source: str) -> list[str]:
     """Absolute module names imported anywhere in a cell (``import a.b``, ``from a import b``)."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-        tree = ast.parse(TransformerManager().transform_cell(source))
-    except Exception:
+    tree = _parsed(source)
+    if tree is None:
         return []
     names = []
     for node in ast.walk(tree):
@@ -238,6 +240,48 @@ def imported_modules(source: str) -> list[str]:
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.append(node.module)
+    return names
+
+
+def _parsed(source: str):
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        return ast.parse(TransformerManager().transform_cell(source))
+    except Exception:
+        return None
+
+
+def import_bindings(source: str) -> dict[str, tuple[str, str, str]]:
+    """The names a cell's top-level imports bind: name -> (name, module, attribute), attribute
+    "" for a module (``import numpy as np``: ("np", "numpy", "")); relative imports skipped."""
+    tree, found = _parsed(source), {}
+    for node in tree.body if tree is not None else ():
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    found[alias.asname] = (alias.asname, alias.name, "")
+                else:
+                    top = alias.name.split(".")[0]
+                    found[top] = (top, top, "")
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                if alias.name != "*":
+                    local = alias.asname or alias.name
+                    found[local] = (local, node.module, alias.name)
+    return found
+
+
+def defined_names(source: str) -> set[str]:
+    """The names a cell binds at top level (functions, classes, assignments, imports)."""
+    tree, names = _parsed(source), set()
+    for node in tree.body if tree is not None else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
     return names
 
 
@@ -263,6 +307,7 @@ class TestSpec:
     source: str
     cell_id: str
     run_hidden: bool = True
+    forbid: tuple[str, ...] = ()      # "module:function" the student's code must not call
 
     @property
     def public_source(self) -> str:
@@ -297,6 +342,9 @@ class Layout:
     name: str                                  # file name, e.g. "03_conv.ipynb"
     items: tuple[Landmark | TestSpec, ...]
     dropped: frozenset[str] = frozenset()
+    # (name, module, attribute) of what the instructor's own code cells import: tests get the
+    # library's objects under those names, whatever a student cell rebound them to.
+    bindings: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def tests(self) -> list[TestSpec]:
@@ -315,9 +363,10 @@ class Layout:
                 if not item.has_public:
                     dropped.add(item.test_id)
                     continue
-                item = TestSpec(item.test_id, item.points, item.source, item.cell_id, run_hidden=False)
+                item = TestSpec(item.test_id, item.points, item.source, item.cell_id, run_hidden=False,
+                                forbid=item.forbid)
             items.append(item)
-        return Layout(self.name, tuple(items), frozenset(dropped))
+        return Layout(self.name, tuple(items), frozenset(dropped), self.bindings)
 
     def to_metadata(self) -> dict:
         """The layout as JSON without anything hidden, embedded by the release in the student
@@ -352,10 +401,15 @@ def _test_entry(meta: dict, where: str) -> tuple[str, float] | None:
     """(test id, points) of a test cell, None for any other cell; FormatError if half-made."""
     if not meta or meta.get("self_check") is True and set(meta) == {"self_check"}:
         return None
-    unknown = set(meta) - {"id", "points"}
+    unknown = set(meta) - {"id", "points", "forbid"}
     if unknown:
         raise FormatError(f"{where}: unknown key(s) {sorted(unknown)} in the `{META_KEY}` metadata "
-                          "(a test cell has `id` and `points`, the self-check cell `self_check: true`)")
+                          "(a test cell has `id`, `points` and optionally `forbid`, the self-check "
+                          "cell `self_check: true`)")
+    forbid = meta.get("forbid", [])
+    if not isinstance(forbid, list) or not all(isinstance(f, str) and FORBID_PATTERN.match(f) for f in forbid):
+        raise FormatError(f"{where}: `forbid` must be a list of \"package.module:function\" strings, "
+                          f"got {forbid!r}")
     if "id" not in meta:
         raise FormatError(f"{where}: has `points` but no test `id` in its `{META_KEY}` metadata")
     if "points" not in meta:
@@ -459,6 +513,7 @@ def instructor_layout(nb: dict, name: str) -> Layout:
 
     The landmark digests are those of the *released* cells, which is what students receive."""
     items: list[Landmark | TestSpec] = []
+    bindings, exercise_names = {}, set()
     for index, cell in enumerate(nb.get("cells", [])):
         kind = cell_kind(cell)
         cell_id = cell.get("id") or fallback_cell_id(name, index)
@@ -466,10 +521,16 @@ def instructor_layout(nb: dict, name: str) -> Layout:
             continue
         if kind == "test":
             meta = cell_meta(cell)
-            items.append(TestSpec(meta["id"], float(meta["points"]), cell_source(cell), cell_id))
+            items.append(TestSpec(meta["id"], float(meta["points"]), cell_source(cell), cell_id,
+                                  forbid=tuple(meta.get("forbid", ()))))
         else:
             items.append(Landmark(cell_id, digest(str(cell.get("cell_type")), released_source(cell))))
-    return Layout(name, tuple(items))
+        if kind == "code":
+            bindings.update(import_bindings(cell_source(cell)))
+        elif kind == "exercise":
+            exercise_names |= defined_names(cell_source(cell))
+    return Layout(name, tuple(items), bindings=tuple(v for k, v in sorted(bindings.items())
+                                                     if k not in exercise_names))
 
 
 def released_source(cell: dict) -> str:

@@ -41,6 +41,7 @@ BASICS, OTHER = "01_basics.ipynb", "02_other.ipynb"
 BASICS_MAX = 8.0
 # Text of a hidden assertion: must never reach a student (released notebook, feedback, CSV).
 SECRET = "SECRET-HIDDEN-MESSAGE"
+RELU_REFERENCE = "cs231n_lib.layers:relu_forward"
 HIDDEN_CODE = "add(-5, 5) == 0"
 
 
@@ -75,18 +76,22 @@ def basics_source() -> dict:
     """The instructor notebook 01_basics.ipynb (solutions and hidden tests)."""
     return new_notebook(cells=[
         _md("intro", "# Basics\nA tiny notebook for testing the grader."),
-        _code("setup", "import numpy as np"),
+        _code("setup", "import numpy as np\nfrom cs231n_lib.gradient_check import rel_error"),
         _md("ex1", "## Exercise 1: add"),
         _code("add-exercise", ADD_SOLUTION),
         _code("add-test", f'assert add(1, 2) == 3, "add(1, 2) should be 3"\n### BEGIN HIDDEN TESTS\n'
                           f'assert {HIDDEN_CODE}, "{SECRET}"\n### END HIDDEN TESTS', id="add", points=2),
         _md("ex2", "## Exercise 2: relu"),
         _code("relu-exercise", RELU_SOLUTION),
+        # The hidden check compares with the library's relu, which relu itself must not call;
+        # rel_error comes from the set-up cell.
         _code("relu-test", "import numpy as np\n"
                            "np.testing.assert_allclose(relu(np.array([-1.0, 2.0])), [0.0, 2.0])\n"
                            "### BEGIN HIDDEN TESTS\n"
-                           "np.testing.assert_allclose(relu(np.array([[-3.0], [4.0]])), [[0.0], [4.0]])\n"
-                           "### END HIDDEN TESTS", id="relu", points=3),
+                           "from cs231n_lib.layers import relu_forward\n"
+                           "x2 = np.array([[-3.0], [4.0]])\n"
+                           "assert rel_error(relu(x2), relu_forward(x2)[0]) < 1e-12\n"
+                           "### END HIDDEN TESTS", id="relu", points=3, forbid=[RELU_REFERENCE]),
         _md("fact", "## A fact about NumPy"),
         _code("fact-test", "import sys\nimport warnings\nimport numpy as np\n"
                            "warnings.warn('a warning costs nothing')\nprint('nor does stderr', file=sys.stderr)\n"
@@ -323,6 +328,62 @@ LINECACHE_LEAK = _if_leaked("import linecache\n" + _try(
     f"LEAKED = any({SECRET[:7]!r} + {SECRET[7:]!r} in ''.join(entry[2]) for entry in linecache.cache.values() "
     "if len(entry) > 2)"), "relu")
 
+# relu right on the public 1-D check only; each cheat then tries to pass the hidden 2-D one.
+HALF_RELU = "def relu(x):\n    return np.maximum(x, 0) if x.ndim == 1 else x"
+
+REBINDS_HELPER = HALF_RELU + "\nrel_error = lambda x, y: 0.0        # the helper the hidden check uses"
+
+CODE_SWAP = HALF_RELU + """
+import cs231n_lib.gradient_check
+cs231n_lib.gradient_check.rel_error.__code__ = (lambda x, y: 0.0).__code__"""
+
+DISPATCH_PATCH = """def relu(x):
+    return x
+import numpy as np
+# NumPy's dispatchers run a Python implementation: change its code, not the dispatcher.
+np.isclose._implementation.__code__ = (lambda a, b, rtol=0, atol=0, equal_nan=False: np.ones(np.shape(a), bool)).__code__
+np.max._implementation.__code__ = (lambda a, axis=None, out=None, keepdims=False, initial=None, where=True: 0.0).__code__"""
+
+COMPILE_SWAP = """def add(a, b):
+    return 0
+import ast
+ip = get_ipython()
+class _NoAsserts(type(ip.compile)):      # compiles every later cell with its asserts removed
+    def __call__(self, source, filename, symbol):
+        return compile(source, filename, symbol, self.flags, True, optimize=1)
+ip.compile.__class__ = _NoAsserts"""
+
+CLASS_PATCH = """def add(a, b):
+    return 0
+import ast
+class _DropAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+shell_class = type(get_ipython())
+for cls in shell_class.__mro__:           # on the class, not the instance
+    if "transform_ast" in vars(cls):
+        _original = vars(cls)["transform_ast"]
+        cls.transform_ast = lambda self, node: _original(self, ast.fix_missing_locations(_DropAsserts().visit(node)))
+        break"""
+
+MID_TEST_TAMPER = """def relu(x):
+    if x.ndim == 2:   # called by the hidden check: make its comparison always pass, then answer wrong
+        import cs231n_lib.gradient_check
+        cs231n_lib.gradient_check.rel_error.__code__ = (lambda x, y: 0.0).__code__
+        return x
+    return np.maximum(x, 0)"""
+
+REFERENCE_RELU = """from cs231n_lib.layers import relu_forward as _library_relu
+def relu(x):
+    return _library_relu(x)[0]"""
+
+LATER_LEAK = GOOD_ADD.replace("    return a + b", """    global STOLEN
+    if a == -5:        # called by add's hidden check: keep its source, hex-encoded, for later
+        STOLEN = " ".join(c for c in sys._getframe(1).f_code.co_consts if isinstance(c, str)).encode().hex()
+    return a + b""").replace("def add", "import sys\nSTOLEN = ''\ndef add") + """
+def relu(x):
+    raise AssertionError(STOLEN)         # a public failure, later, carrying it out"""
+
 HOSTILE_MESSAGE = '''def add(a, b):
     raise AssertionError("<script>alert('x')</script> **bold** [click](http://example.com) | a | `code` & \\n# heading")'''
 
@@ -403,6 +464,15 @@ def class_submissions(released: dict[str, dict], paths: ClassPaths | None = None
         "forged_mark": {BASICS: with_sources(good, add_exercise=FORGED_MARK)},
         "silenced_mark": {BASICS: with_sources(good, add_exercise=SILENCED_MARK)},
         "linecache_leak": {BASICS: with_sources(good, relu_exercise=LINECACHE_LEAK)},
+        "later_leak": {BASICS: with_sources(good, add_exercise=LATER_LEAK, relu_exercise="pass")},
+        # Verdicts forged from inside the kernel.
+        "rebinds_helper": {BASICS: with_sources(good, relu_exercise=REBINDS_HELPER)},
+        "code_swap": {BASICS: with_sources(good, relu_exercise=CODE_SWAP)},
+        "dispatch_patch": {BASICS: with_sources(good, relu_exercise=DISPATCH_PATCH)},
+        "compile_swap": {BASICS: with_sources(good, add_exercise=COMPILE_SWAP)},
+        "class_patch": {BASICS: with_sources(good, add_exercise=CLASS_PATCH)},
+        "mid_test_tamper": {BASICS: with_sources(good, relu_exercise=MID_TEST_TAMPER)},
+        "reference_relu": {BASICS: with_sources(good, relu_exercise=REFERENCE_RELU)},
         # Hostile text.
         "hostile_message": {BASICS: with_sources(good, add_exercise=HOSTILE_MESSAGE)},
         "hostile_id": {BASICS: claims},
