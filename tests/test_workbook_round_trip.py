@@ -13,6 +13,20 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 
+# Exercises answered by calling the library (directly, or through its fast layers): the tests
+# forbid it. (notebook -> (exercise cell's start, test id, the cell handed in))
+LIBRARY_ANSWERS = {
+    "04_conv_layer.ipynb": [
+        ("def conv_forward_student", "conv_forward",
+         "from cs231n_lib.layers import conv_forward_naive as _answer\n"
+         "def conv_forward_student(x, w, b, conv_param):\n    return _answer(x, w, b, conv_param)")],
+    "05_pooling.ipynb": [
+        ("def max_pool_forward_student", "max_pool_forward",
+         "from cs231n_lib import fast_layers\n"
+         "def max_pool_forward_student(x, pool_param):\n    return fast_layers.max_pool_forward_fast(x, pool_param)")],
+}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     subs = tmp_path_factory.mktemp("subs")
@@ -20,6 +34,14 @@ def graded(tmp_path_factory):
         (subs / who).mkdir()
         for name in NOTEBOOKS:
             shutil.copy(ROOT / folder / name, subs / who / name)
+    (subs / "library").mkdir()
+    for name, cases in LIBRARY_ANSWERS.items():
+        nb = json.loads((ROOT / "notebooks" / name).read_text())
+        for cell in nb["cells"]:
+            for start, _, answer in cases:
+                if "".join(cell["source"]).startswith(start):
+                    cell["source"] = answer
+        (subs / "library" / name).write_text(json.dumps(nb))
     results = grade(ROOT / "notebooks", subs, subs.parent / "grades.csv", jobs=2)
     return {(r.student, r.notebook): r for r in results}
 
@@ -55,3 +77,14 @@ def test_untouched_release_earns_only_the_facts(graded, name):
     assert failed, "an untouched release must not pass the exercise tests"
     assert all("NotImplementedError" in (t.message or "") or t.failed_hidden for t in failed), \
         [(t.test_id, t.message) for t in failed]
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_ANSWERS))
+def test_the_librarys_own_answer_earns_nothing(graded, name):
+    r = graded[("library", name)]
+    tests = {t.test_id: t for t in r.tests}
+    for _, test_id, _ in LIBRARY_ANSWERS[name]:
+        assert not tests[test_id].passed, f"{test_id} passed with the library's answer"
+        assert "the library's own answer" in tests[test_id].message, tests[test_id].message
+    others = [t for t in r.tests if t.test_id not in {c[1] for c in LIBRARY_ANSWERS[name]}]
+    assert all(t.passed for t in others), [(t.test_id, t.message) for t in others if not t.passed]
