@@ -39,6 +39,15 @@ def test_solved_notebook_says_public_tests_passed_and_nothing_else(folder):
     assert summary(run_check(path)) == "public tests passed: 3/3 (6 of 6 public points)"
 
 
+def test_check_says_when_an_exercise_calls_the_librarys_answer(folder):
+    """The released notebook carries what each test forbids: the student hears it before
+    handing in, as the grader will say it."""
+    nb = build.read(folder / "rel" / build.BASICS)
+    text = summary(run_check(_write(folder, build.with_sources(build.solved(nb), relu_exercise=build.REFERENCE_RELU))))
+    assert text.splitlines()[0] == "public tests passed: 2/3 (3 of 6 public points)", text
+    assert "failed: relu (3 points): calls cs231n_lib.layers.relu_forward, the library's own answer" in text
+
+
 def test_check_runs_the_released_tests_not_the_students_edits(folder):
     nb = build.read(folder / "rel" / build.BASICS)
     broken = build.with_sources(build.solved(nb, add="def add(a, b):\n    return 0"), add_test="assert True")

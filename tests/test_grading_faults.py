@@ -549,3 +549,22 @@ def test_folders_under_tmp_stay_visible_inside_the_private_tmp(tmp_path, monkeyp
                                   f"touch {home}/made && echo made; touch {shown}/no 2>/dev/null || echo read-only"],
                           capture_output=True, text=True, timeout=30)
     assert done.stdout.split() == ["seen", "home", "shown", "made", "read-only"], (done.stdout, done.stderr)
+
+
+@needs_sandbox
+def test_the_private_tmp_cannot_fill_the_machines_memory(tmp_path):
+    """/tmp and /dev/shm inside the sandbox are memory (tmpfs): capped, a submission writing to
+    them fails its own cell instead of taking the grading machine's memory."""
+    import subprocess
+    from cs231n_lib.grading import sandbox
+    if not sandbox._sizes_tmpfs(sandbox.bwrap_path()):
+        pytest.skip("this bubblewrap cannot cap a tmpfs (--size needs bubblewrap 0.8)")
+    home = tmp_path / "home"
+    home.mkdir()
+    args = sandbox.current()[0].prefix(home, [home])
+    mib = sandbox.TMP_BYTES // 2**20
+    for folder in ("/tmp", "/dev/shm"):
+        done = subprocess.run(args + ["/bin/sh", "-c", f"head -c {(mib + 64) * 2**20} /dev/zero > {folder}/big; "
+                                      f"echo $?; wc -c < {folder}/big"], capture_output=True, text=True, timeout=60)
+        status, size = done.stdout.split()
+        assert status != "0" and int(size) <= sandbox.TMP_BYTES, (folder, done.stdout, done.stderr)

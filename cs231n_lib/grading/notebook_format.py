@@ -376,7 +376,8 @@ class Layout:
         for item in self.items:
             if isinstance(item, TestSpec):
                 entries.append({"test": item.test_id, "points": item.points,
-                                "cell_id": item.cell_id, "source": item.public_source})
+                                "cell_id": item.cell_id, "source": item.public_source,
+                                **({"forbid": list(item.forbid)} if item.forbid else {})})
             else:
                 entries.append({"cell_id": item.cell_id, "digest": item.digest})
         return {"assignment": self.name, "layout": entries}
@@ -388,7 +389,8 @@ class Layout:
         for entry in meta["layout"]:
             if "test" in entry:
                 items.append(TestSpec(str(entry["test"]), float(entry["points"]),
-                                      str(entry["source"]), str(entry["cell_id"])))
+                                      str(entry["source"]), str(entry["cell_id"]),
+                                      forbid=tuple(str(f) for f in entry.get("forbid", ()))))
             else:
                 items.append(Landmark(str(entry["cell_id"]), str(entry["digest"])))
         return cls(str(meta["assignment"]), tuple(items))
