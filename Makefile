@@ -63,12 +63,12 @@ nbval: $(VENV)/.installed-dev
 
 ## Chromium (Debian) for the browser test; skipped with a message where it cannot be installed.
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || bash tools/install_chromium.sh || true
+	@command -v chromium >/dev/null 2>&1 || bash tools/install_debian_package.sh chromium chromium "the browser test" || true
 
 ## bubblewrap (Debian) for the grader's sandbox; without it grading runs unsandboxed and says so,
 ## and the sandbox tests are skipped.
 sandbox-deps:
-	@command -v bwrap >/dev/null 2>&1 || bash tools/install_bubblewrap.sh || true
+	@command -v bwrap >/dev/null 2>&1 || bash tools/install_debian_package.sh bubblewrap bwrap "the sandbox tests" || true
 
 browser-test: $(VENV)/.installed-dev browser-deps
 	$(BIN)/python -m pytest -m browser tests
