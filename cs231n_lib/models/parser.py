@@ -57,9 +57,14 @@ class SpecSyntaxError(SpecError):
         super().__init__(f"{message}\n    {line}\n    {' ' * column}{carets}")
 
 
-# Canonical kind for every spelling of a layer name, from the kinds' records.
-_NAMES = {name: kind.name for kind in KINDS.values() for name in kind.names}
-_KNOWN = ", ".join(sorted(_NAMES))
+def _spellings() -> dict[str, str]:
+    """Every spelling of a layer name (``MAXPOOL``, ``BN``...) -> its kind, from the records
+    of :data:`KINDS` (read at each call, so that a kind added to the table is known at once)."""
+    return {name: kind.name for kind in KINDS.values() for name in kind.names}
+
+
+def _known() -> str:
+    return ", ".join(sorted(_spellings()))
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -198,7 +203,7 @@ class _Parser:
             return group
         if tok.kind != "name":
             what = "the end of the pattern" if tok.kind == "end" else repr(tok.text)
-            raise self.error(f"expected a layer name ({_KNOWN}) but found {what}")
+            raise self.error(f"expected a layer name ({_known()}) but found {what}")
         return self.layer()
 
     # layer := NAME ['(' settings ')']
@@ -207,9 +212,10 @@ class _Parser:
         self.i += 1
         m = _SHORT.match(tok.text)
         base = m.group("kind").upper() if m else tok.text.upper()
-        if base not in _NAMES:
-            raise self.error(f"unknown layer {tok.text!r}; known layers: {_KNOWN}", tok)
-        kind = _NAMES[base]
+        spellings = _spellings()
+        if base not in spellings:
+            raise self.error(f"unknown layer {tok.text!r}; known layers: {_known()}", tok)
+        kind = spellings[base]
         settings: dict[str, Any] = {}
         size, count = (None if g is None else int(g) for g in m.group("size", "count"))
         if size is not None or count is not None:
