@@ -27,7 +27,8 @@ from ..backend import default_xp, np, xp_of
 from ..validate import check_float_array
 from ..layers import softmax_loss
 from .parser import as_spec, parse
-from .spec import Kind, Layer, SpecError, ShapeError, infer_shapes, input_shape_of, kind_of
+from .spec import (Kind, Layer, Param, SpecError, ShapeError, infer_shapes, input_shape_of,
+                   kind_of)
 from .summary import Summary, summary
 
 __all__ = ["Sequential"]
@@ -112,7 +113,6 @@ class Sequential:
         """One step per layer, its arrays created as its kind's record describes them. Arrays
         are numbered per family, in the cs231n way: ``W1, b1`` for the first conv or FC,
         ``W2, b2`` for the next; ``gamma1, beta1`` for the first batchnorm."""
-        xp = default_xp()
         steps, numbers = [], {}
         shapes = [self.input_shape] + self.shapes
         counts: dict[str, int] = {}
@@ -129,15 +129,9 @@ class Sequential:
                 numbers[family] = numbers.get(family, 0) + 1
                 step.keys = tuple(f"{a.name}{numbers[family]}" for a in arrays)
             for key, array in zip(step.keys, arrays):
-                if array.fill == "random":
-                    value = self._weights(array.shape, array.fan_in)
-                else:
-                    value = (xp.ones if array.fill == "ones" else xp.zeros)(array.shape,
-                                                                            dtype=self.dtype)
-                if array.trained:
-                    self.params[key] = value
-                else:  # a constant (the zero bias of a layer without bias), not trained
-                    self._constants[key] = value
+                # a constant (the zero bias of a layer without bias) is used, not trained
+                store = self.params if array.trained else self._constants
+                store[key] = self._initial(array)
                 if array.decay:
                     step.decayed += (key,)
             step.config = kind.config(layer.params)
@@ -147,6 +141,13 @@ class Sequential:
         if given is not None:
             self._load(given)
         return steps
+
+    def _initial(self, array: Param) -> Any:
+        """A new array as ``array`` describes it: random weights, zeros or ones."""
+        if array.fill == "random":
+            return self._weights(array.shape, array.fan_in)
+        xp = default_xp()
+        return (xp.ones if array.fill == "ones" else xp.zeros)(array.shape, dtype=self.dtype)
 
     def _weights(self, shape: tuple[int, ...], fan_in: int) -> Any:
         if self.weight_scale is not None:

@@ -43,6 +43,7 @@ from .. import optim
 from ..backend import device, np, to_device, to_host, xp_of
 from ..data import load_digits
 from ..models import Sequential, SpecError, Summary, parse, summary
+from ..models.spec import kind_of
 from ..solver import Solver, TrainingDivergedError
 from .common import (FONT, MONO, PALETTE, TABLE_CSS, TD_CSS, Drawing, Html, LiveView, escape,
                      figure_png, fmt_int, int_slider, message_html, new_figure)
@@ -170,7 +171,7 @@ def _network(pattern: str, filters: int, hidden: int, input_shape: tuple[int, ..
         raise SettingsError(f"the network must end with an FC layer giving the {num_classes} "
                             f"class scores; it ends with {last.label}, output "
                             f"{_volume_text(last.output_shape)}")
-    if any(layer.kind in ("inception", "residual") for layer in spec):   # pragma: no cover
+    if any(kind_of(layer).parts is not None for layer in spec):   # pragma: no cover
         raise SettingsError("INCEPTION and RESIDUAL blocks cannot be trained here")
     return spec, table
 
