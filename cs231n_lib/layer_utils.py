@@ -1,4 +1,11 @@
-"""Sandwich layers: common sequences of layers as one forward/backward pair.
+"""The layers training runs on, and sandwich layers: common sequences of layers as one
+forward/backward pair.
+
+Training uses the fast conv and pooling layers (:mod:`cs231n_lib.fast_layers`: same signatures
+and results as the naive reference layers, fast enough to train with; training on the
+loop-based reference conv would take far too long) under their plain names
+``conv_forward``, ``max_pool_forward``, ``avg_pool_forward``... This is the one place those
+names are given; the sandwiches below and the models' layer table use them.
 
 Each sandwich chains the forward passes and keeps every layer's cache; its backward pass
 undoes them in the reverse order (the chain rule, one layer at a time)::
@@ -7,15 +14,14 @@ undoes them in the reverse order (the chain rule, one layer at a time)::
     conv_relu:       conv -> ReLU
     conv_relu_pool:  conv -> ReLU -> max pool
     conv_bn_relu:    conv -> spatial batchnorm -> ReLU
-
-The conv and max-pool layers are the fast ones (:mod:`cs231n_lib.fast_layers`): same
-signatures and results as the naive reference layers, fast enough to train with.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .fast_layers import (conv_backward_fast as conv_backward,
+from .fast_layers import (avg_pool_backward_fast as avg_pool_backward,
+                          avg_pool_forward_fast as avg_pool_forward,
+                          conv_backward_fast as conv_backward,
                           conv_forward_fast as conv_forward,
                           max_pool_backward_fast as max_pool_backward,
                           max_pool_forward_fast as max_pool_forward)
@@ -26,7 +32,7 @@ __all__ = [
     "affine_relu_forward", "affine_relu_backward", "conv_relu_forward", "conv_relu_backward",
     "conv_relu_pool_forward", "conv_relu_pool_backward", "conv_bn_relu_forward",
     "conv_bn_relu_backward", "conv_forward", "conv_backward", "max_pool_forward",
-    "max_pool_backward",
+    "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
 ]
 
 

@@ -298,7 +298,9 @@ class Solver:
         num_iterations = self.num_epochs * per_epoch
         N = len(self.X_train)
         if self.progress:
-            from tqdm.auto import tqdm  # a widget in notebooks, a text bar in terminals
+            # a widget in notebooks, a text bar in terminals; imported here, when a bar is
+            # shown, because tqdm.auto is slow to import
+            from tqdm.auto import tqdm
             self._bar = tqdm(total=num_iterations, unit="it", desc="training", leave=True)
         try:
             self._check_epoch(num_iterations)  # the accuracy before any step

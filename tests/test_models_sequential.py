@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cs231n_lib.gradient_check import eval_numerical_gradient, rel_error
-from cs231n_lib.models import (Sequential, ShapeError, SpecError, ThreeLayerConvNet, conv, fc,
-                               inception_module, input_layer, ops, relu)
+from cs231n_lib.models import (KINDS, Sequential, ShapeError, SpecError, ThreeLayerConvNet, conv,
+                               fc, inception_module, input_layer, relu)
 
 
 def numeric_vs_analytic(model, X, y, h=1e-6):
@@ -158,10 +158,19 @@ def test_bad_inputs_are_clear_errors():
 
 
 def test_models_train_on_the_fast_layers():
-    from cs231n_lib import fast_layers
-    assert ops.conv_forward is fast_layers.conv_forward_fast
-    assert ops.conv_backward is fast_layers.conv_backward_fast
-    assert ops.max_pool_forward is fast_layers.max_pool_forward_fast
+    from cs231n_lib import fast_layers, layer_utils
+    from cs231n_lib.models import spec
+    assert layer_utils.conv_forward is fast_layers.conv_forward_fast
+    assert layer_utils.conv_backward is fast_layers.conv_backward_fast
+    assert layer_utils.max_pool_forward is fast_layers.max_pool_forward_fast
+    assert layer_utils.max_pool_backward is fast_layers.max_pool_backward_fast
+    assert layer_utils.avg_pool_forward is fast_layers.avg_pool_forward_fast
+    assert layer_utils.avg_pool_backward is fast_layers.avg_pool_backward_fast
+    # the layer table runs those same functions
+    assert KINDS["conv"].backward is fast_layers.conv_backward_fast
+    for name in ("conv_forward", "max_pool_forward", "max_pool_backward", "avg_pool_forward",
+                 "avg_pool_backward"):
+        assert getattr(spec, name) is getattr(layer_utils, name), name
 
 
 def test_three_layer_convnet_overfits_100_digits():

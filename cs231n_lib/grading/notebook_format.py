@@ -190,12 +190,6 @@ def stub_solutions(source: str) -> str:
     return join_lines(out)
 
 
-def drop_solution_markers(source: str) -> str:
-    """The instructor's exercise code as it runs (markers and hints are comments anyway)."""
-    return join_lines(line for line in source.splitlines()
-                      if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
-
-
 def public_part(source: str) -> str:
     """A test cell without its hidden blocks (the marker lines go too)."""
     kept = [line for b in split_blocks(source, BEGIN_HIDDEN, END_HIDDEN, "hidden")

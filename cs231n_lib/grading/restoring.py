@@ -28,7 +28,6 @@ from pathlib import Path
 from .notebook_format import (META_KEY, Landmark, Layout, TestSpec, cell_meta, cell_source, digest,
                               normalised)
 
-FACTS = ("edited", "moved", "deleted", "duplicated")
 SELF_CHECK_REMOVED = "# (the self-check cell is not run when grading)"
 # A cell that calls the self-check, even one whose metadata was lost.
 SELF_CHECK_CALL = re.compile(r"from\s+cs231n_lib\.grading\s+import\s+[^\n]*\bcheck\b|cs231n_lib\.grading\.check\(")

@@ -32,7 +32,8 @@ from typing import Any, Iterable, Sequence
 from ..backend import xp_of
 from ..validate import check_array, check_float_array, check_int
 from .sequential import Sequential
-from .spec import (Layer, ShapeError, as_spec, conv, infer_shapes, input_layer, input_shape_of,
+from .parser import as_spec
+from .spec import (Layer, ShapeError, conv, infer_shapes, input_layer, input_shape_of,
                    network_stride)
 
 __all__ = ["fc_to_conv", "convert_spec", "convert_network", "score_map", "sliding_scores",
@@ -108,7 +109,7 @@ def convert_network(model: Sequential) -> Sequential:
     for layer, in_shape, step in zip(model.spec, shapes, model._steps):
         if layer.kind == "fc":
             w_key, b_key = step.keys
-            w_conv, b_conv = fc_to_conv(params[w_key], model._bias(b_key), _volume(in_shape))
+            w_conv, b_conv = fc_to_conv(params[w_key], model._param(b_key), _volume(in_shape))
             params[w_key] = w_conv
             if b_key in params:
                 params[b_key] = b_conv

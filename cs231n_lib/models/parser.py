@@ -22,17 +22,24 @@ S, P), POOL/AVGPOOL (F, S, P), FC (K), DROPOUT (p).
 Sizes left out follow the sizing rules (see :mod:`.spec`); the numbers of filters and outputs
 come from the keywords of :func:`parse`: ``filters`` for the CONVs, ``hidden`` for the FCs
 before the last and ``num_classes`` for the last FC, which gives the class scores.
+
+Everything the language knows about a kind (its spellings, its settings, its short form) comes
+from that kind's record in :data:`.spec.KINDS`.
+
+:func:`as_spec` reads a spec in any of its forms (a pattern string, a list of layers, pattern
+strings and dicts); the two blocks that hold sub-networks, :func:`inception` and
+:func:`residual`, are built here because their branches may be written in any of those forms.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from . import spec as S
-from .spec import Layer, SpecError
+from ..validate import check_int
+from .spec import KINDS, Layer, SpecError
 
-__all__ = ["parse", "SpecSyntaxError"]
+__all__ = ["parse", "SpecSyntaxError", "as_spec", "inception", "residual"]
 
 
 class SpecSyntaxError(SpecError):
@@ -50,13 +57,14 @@ class SpecSyntaxError(SpecError):
         super().__init__(f"{message}\n    {line}\n    {' ' * column}{carets}")
 
 
-# Canonical kind for every spelling of a layer name.
-_NAMES = {"INPUT": "input", "CONV": "conv", "RELU": "relu", "POOL": "pool", "MAXPOOL": "pool",
-          "AVGPOOL": "avgpool", "FC": "fc", "AFFINE": "fc", "DROPOUT": "dropout",
-          "BATCHNORM": "batchnorm", "BN": "batchnorm"}
-_POSITIONAL = {"input": ("C", "H", "W"), "conv": ("K", "F", "S", "P"), "pool": ("F", "S", "P"),
-               "avgpool": ("F", "S", "P"), "fc": ("K",), "dropout": ("p",)}
-_KNOWN = ", ".join(sorted(_NAMES))
+def _spellings() -> dict[str, str]:
+    """Every spelling of a layer name (``MAXPOOL``, ``BN``...) -> its kind, from the records
+    of :data:`KINDS` (read at each call, so that a kind added to the table is known at once)."""
+    return {name: kind.name for kind in KINDS.values() for name in kind.names}
+
+
+def _known() -> str:
+    return ", ".join(sorted(_spellings()))
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -195,7 +203,7 @@ class _Parser:
             return group
         if tok.kind != "name":
             what = "the end of the pattern" if tok.kind == "end" else repr(tok.text)
-            raise self.error(f"expected a layer name ({_KNOWN}) but found {what}")
+            raise self.error(f"expected a layer name ({_known()}) but found {what}")
         return self.layer()
 
     # layer := NAME ['(' settings ')']
@@ -204,22 +212,19 @@ class _Parser:
         self.i += 1
         m = _SHORT.match(tok.text)
         base = m.group("kind").upper() if m else tok.text.upper()
-        if base not in _NAMES:
-            raise self.error(f"unknown layer {tok.text!r}; known layers: {_KNOWN}", tok)
-        kind = _NAMES[base]
+        spellings = _spellings()
+        if base not in spellings:
+            raise self.error(f"unknown layer {tok.text!r}; known layers: {_known()}", tok)
+        kind = spellings[base]
         settings: dict[str, Any] = {}
-        size, count = m.group("size"), m.group("count")
-        if size or count:
-            if kind == "conv":
-                settings.update({"F": int(size)} if size else {})
-                settings.update({"K": int(count)} if count else {})
-            elif kind in ("pool", "avgpool") and size and not count:
-                settings["F"] = int(size)
-            elif kind == "fc" and bool(size) != bool(count):
-                settings["K"] = int(size or count)
-            else:
+        size, count = (None if g is None else int(g) for g in m.group("size", "count"))
+        if size is not None or count is not None:
+            short_form = KINDS[kind].short_form
+            short = short_form(size, count) if short_form else None
+            if short is None:
                 raise self.error(f"{tok.text!r} is not a short form this language knows "
                                  "(CONV3-64, POOL2, AVGPOOL7, FC-4096)", tok)
+            settings.update(short)
         end = tok.end
         if self.tok.text == "(":
             end = self.settings(kind, settings)
@@ -228,8 +233,7 @@ class _Parser:
     # settings := setting (',' setting)*     setting := [NAME '='] value
     def settings(self, kind: str, settings: dict[str, Any]) -> int:
         self.take("(")
-        accepted = S.KINDS[kind][0]
-        positional = _POSITIONAL.get(kind, ())
+        accepted, positional = KINDS[kind].settings, KINDS[kind].positional
         n_positional = 0
         while True:
             tok = self.tok
@@ -364,7 +368,7 @@ def parse(pattern: str, *, filters: int | Sequence[int] = 32, hidden: int | Sequ
             raise SpecSyntaxError(f"the repetition count {tok.text} has no value: pass it as a "
                                   f"keyword, e.g. parse(pattern, {tok.text}=2)", pattern,
                                   tok.start, tok.end)
-    counts = {k: S.check_int(v, f"repetition count {k}", 0) for k, v in counts.items()}
+    counts = {k: check_int(v, f"repetition count {k}", 0) for k, v in counts.items()}
 
     choices: list[bool] | None = None
     if optional is not None:
@@ -394,10 +398,80 @@ def parse(pattern: str, *, filters: int | Sequence[int] = 32, hidden: int | Sequ
         if i in sizes:
             settings["K"] = sizes[i]
         try:
-            layers.append(S._CONSTRUCTORS[node.kind](**settings, text=node.text))
+            layers.append(KINDS[node.kind].make(**settings, text=node.text))
         except (ValueError, TypeError) as exc:
             raise SpecSyntaxError(str(exc), pattern, node.start, node.end) from None
     if any(layer.kind == "input" for layer in layers[1:]):
         bad = next(n for n in nodes[1:] if n.kind == "input")
         raise SpecSyntaxError("INPUT may only come first", pattern, bad.start, bad.end)
     return layers
+
+
+# --------------------------------------------------------------------------------------------
+# Specs in any form, and the blocks whose branches are specs
+# --------------------------------------------------------------------------------------------
+def as_spec(spec: Any, allow_input: bool = True) -> list[Layer]:
+    """A spec as a list of :class:`Layer`.
+
+    Accepts a pattern string (parsed with the default sizes of :func:`parse`), a list of
+    ``Layer`` objects, or a list whose items are ``Layer``, a pattern string for one or more
+    layers (``"CONV3-64"``, ``"[CONV -> RELU]*2"``), or a dict ``{"kind": "conv", "K": 64}``.
+    """
+    if isinstance(spec, str):
+        layers = parse(spec)
+    elif isinstance(spec, Layer):
+        layers = [spec]
+    elif isinstance(spec, Iterable) and not isinstance(spec, Mapping):
+        layers = []
+        for i, item in enumerate(spec):
+            if isinstance(item, Layer):
+                layers.append(item)
+            elif isinstance(item, str):
+                layers.extend(parse(item))
+            elif isinstance(item, Mapping):
+                layers.append(_from_dict(item, i))
+            else:
+                raise SpecError(f"spec[{i}] must be a Layer, a pattern string or a dict, "
+                                f"got {type(item).__name__}")
+    else:
+        raise SpecError(f"a spec must be a pattern string or a list of layers, "
+                        f"got {type(spec).__name__}")
+    for i, layer in enumerate(layers):
+        if layer.kind not in KINDS:
+            raise SpecError(f"layer {i} has unknown kind {layer.kind!r}")
+        if layer.kind == "input" and (i > 0 or not allow_input):
+            raise SpecError(f"INPUT may only be the first layer of a network (found at "
+                            f"position {i})")
+    return layers
+
+
+def _from_dict(item: Mapping[str, Any], i: int) -> Layer:
+    """``{"kind": "conv", "K": 64}`` (item ``i`` of a list spec) built by its kind's
+    constructor."""
+    settings = dict(item)
+    kind = settings.pop("kind", None)
+    makers = {name: k.make for name, k in KINDS.items() if k.make is not None}
+    if kind not in makers:
+        raise SpecError(f"spec[{i}] must have 'kind' in {sorted(makers)}, got {kind!r}")
+    try:
+        return makers[kind](**settings)
+    except TypeError as exc:
+        raise SpecError(f"spec[{i}] ({kind}): {exc}") from None
+
+
+def inception(*branches: Iterable[Any]) -> Layer:
+    """GoogLeNet's module: every branch (a list of layers) sees the same input; their outputs,
+    which must agree in height and width, are stacked along the channels."""
+    if len(branches) < 2:
+        raise SpecError(f"inception needs at least two branches, got {len(branches)}")
+    return Layer("inception", {"branches": tuple(tuple(as_spec(b, allow_input=False))
+                                                 for b in branches)})
+
+
+def residual(body: Iterable[Any], shortcut: Iterable[Any] | None = None) -> Layer:
+    """ResNet's block: ``body(x) + shortcut(x)``. With no ``shortcut`` the input itself is
+    added (an identity skip connection), so ``body`` must keep the shape; a projection
+    shortcut (e.g. a strided 1x1 conv) reshapes the input to match."""
+    return Layer("residual", {"body": tuple(as_spec(body, allow_input=False)),
+                              "shortcut": tuple(as_spec(shortcut, allow_input=False))
+                              if shortcut else ()})

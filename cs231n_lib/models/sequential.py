@@ -25,8 +25,10 @@ from typing import Any, Sequence
 
 from ..backend import default_xp, np, xp_of
 from ..validate import check_float_array
-from . import ops
-from .spec import Layer, SpecError, ShapeError, as_spec, infer_shapes, input_shape_of
+from ..layers import softmax_loss
+from .parser import as_spec, parse
+from .spec import (Kind, Layer, Param, SpecError, ShapeError, infer_shapes, input_shape_of,
+                   kind_of)
 from .summary import Summary, summary
 
 __all__ = ["Sequential"]
@@ -40,7 +42,14 @@ class _Step:
     layer: Layer
     name: str
     keys: tuple[str, ...] = ()       # ("W3", "b3"), ("gamma1", "beta1") or ()
+    decayed: tuple[str, ...] = ()    # the keys the L2 penalty applies to: ("W3",)
     config: dict = field(default_factory=dict)  # conv_param, pool_param, bn_param, keep prob
+
+    @property
+    def kind(self) -> Kind:
+        """The record of the layer's kind (looked up, not stored: a pickled model holds
+        only its layers and arrays)."""
+        return kind_of(self.layer)
 
 
 class Sequential:
@@ -72,7 +81,6 @@ class Sequential:
             if not isinstance(spec, str):
                 raise TypeError(f"{', '.join(parse_options)}: parse options only apply when "
                                 "spec is a pattern string")
-            from .parser import parse
             spec = parse(spec, **parse_options)
         layers = as_spec(spec)
         self.input_shape = input_shape_of(layers, input_shape)
@@ -95,56 +103,51 @@ class Sequential:
         self._rng = np.random.default_rng(seed)
         self.params: dict[str, Any] = {}
         self.bn_params: dict[str, dict] = {}
-        self._zero_bias: dict[str, Any] = {}
+        self._constants: dict[str, Any] = {}  # arrays a layer uses but training leaves alone
         self._steps = self._build(params)
         # FC layers fix the input size; a network of convs and pools slides over any size
-        self.fixed_size = any(layer.kind == "fc" for layer in self.spec)
+        self.fixed_size = any(kind_of(layer).flattens for layer in self.spec)
 
     # ---- construction ----------------------------------------------------------------------
     def _build(self, given: dict[str, Any] | None) -> list[_Step]:
-        xp = default_xp()
-        steps, n_weighted, n_bn = [], 0, 0
+        """One step per layer, its arrays created as its kind's record describes them. Arrays
+        are numbered per family, in the cs231n way: ``W1, b1`` for the first conv or FC,
+        ``W2, b2`` for the next; ``gamma1, beta1`` for the first batchnorm."""
+        steps, numbers = [], {}
         shapes = [self.input_shape] + self.shapes
         counts: dict[str, int] = {}
         for layer, in_shape in zip(self.spec, shapes):
+            kind = kind_of(layer)
             counts[layer.kind] = counts.get(layer.kind, 0) + 1
             step = _Step(layer, f"{layer.kind}{counts[layer.kind]}")
-            p = layer.params
-            if layer.kind in ("inception", "residual"):
+            if kind.forward is None:
                 raise SpecError(f"{step.name}: Sequential trains chains of layers; "
                                 f"{layer.kind.upper()} blocks are for summary() only")
-            if layer.kind in ("conv", "fc"):
-                n_weighted += 1
-                step.keys = (f"W{n_weighted}", f"b{n_weighted}")
-                if layer.kind == "conv":
-                    K, (fh, fw) = p["K"], p["F"]
-                    shape, fan_in = (K, in_shape[0], fh, fw), in_shape[0] * fh * fw
-                    step.config = {"stride": p["S"], "pad": p["P"], "dilation": p["dilation"]}
-                else:
-                    K, fan_in = p["K"], math.prod(in_shape)
-                    shape = (fan_in, K)
-                self.params[step.keys[0]] = self._weights(shape, fan_in)
-                self.params[step.keys[1]] = xp.zeros(K, dtype=self.dtype)
-                if not p["bias"]:  # a constant zero bias, not trained
-                    self._zero_bias[step.keys[1]] = self.params.pop(step.keys[1])
-            elif layer.kind == "batchnorm":
-                n_bn += 1
-                step.keys = (f"gamma{n_bn}", f"beta{n_bn}")
-                self.params[step.keys[0]] = xp.ones(in_shape[0], dtype=self.dtype)
-                self.params[step.keys[1]] = xp.zeros(in_shape[0], dtype=self.dtype)
-                step.config = {"mode": "train"}
+            arrays = kind.params(layer.params, in_shape)
+            if arrays:
+                family = arrays[0].name
+                numbers[family] = numbers.get(family, 0) + 1
+                step.keys = tuple(f"{a.name}{numbers[family]}" for a in arrays)
+            for key, array in zip(step.keys, arrays):
+                # a constant (the zero bias of a layer without bias) is used, not trained
+                store = self.params if array.trained else self._constants
+                store[key] = self._initial(array)
+                if array.decay:
+                    step.decayed += (key,)
+            step.config = kind.config(layer.params)
+            if kind.keeps_state:
                 self.bn_params[step.name] = step.config
-            elif layer.kind in ("pool", "avgpool"):
-                step.config = {"pool_height": p["F"][0], "pool_width": p["F"][1],
-                               "stride": p["S"], "pad": p["P"]}
-                if p["P"] == (0, 0):
-                    del step.config["pad"]
-            elif layer.kind == "dropout":
-                step.config = {"p": p["p"]}
             steps.append(step)
         if given is not None:
             self._load(given)
         return steps
+
+    def _initial(self, array: Param) -> Any:
+        """A new array as ``array`` describes it: random weights, zeros or ones."""
+        if array.fill == "random":
+            return self._weights(array.shape, array.fan_in)
+        xp = default_xp()
+        return (xp.ones if array.fill == "ones" else xp.zeros)(array.shape, dtype=self.dtype)
 
     def _weights(self, shape: tuple[int, ...], fan_in: int) -> Any:
         if self.weight_scale is not None:
@@ -186,63 +189,24 @@ class Sequential:
         network without FC layers — and the caches for :meth:`backward`."""
         out, caches = self._check_input(X), []
         for step in self._steps:
-            out, cache = self._layer_forward(step, out, mode)
+            arrays = tuple(self._param(key) for key in step.keys)
+            out, cache = step.kind.forward(out, arrays, step.config, mode, self._rng)
             caches.append(cache)
         return out, caches
 
-    def _layer_forward(self, step: _Step, x: Any, mode: str) -> tuple[Any, Any]:
-        kind, params = step.layer.kind, self.params
-        if kind == "conv":
-            w, b = params[step.keys[0]], self._bias(step.keys[1])
-            return ops.conv_forward(x, w, b, step.config)
-        if kind == "fc":
-            return ops.affine_forward(x, params[step.keys[0]], self._bias(step.keys[1]))
-        if kind == "relu":
-            return ops.relu_forward(x)
-        if kind == "pool":
-            return ops.max_pool_forward(x, step.config)
-        if kind == "avgpool":
-            return ops.avg_pool_forward(x, step.config)
-        if kind == "dropout":
-            # a fresh mask every training pass, drawn from the model's seeded generator
-            seed = int(self._rng.integers(2 ** 31)) if mode == "train" else None
-            return ops.dropout_forward(x, {**step.config, "mode": mode, "seed": seed})
-        if kind == "batchnorm":
-            step.config["mode"] = mode
-            gamma, beta = params[step.keys[0]], params[step.keys[1]]
-            forward = ops.spatial_batchnorm_forward if x.ndim == 4 else ops.batchnorm_forward
-            return forward(x, gamma, beta, step.config)
-        raise SpecError(f"{step.name}: layer kind {kind!r} cannot run")  # pragma: no cover
-
-    def _bias(self, key: str) -> Any:
-        return self.params[key] if key in self.params else self._zero_bias[key]
+    def _param(self, key: str) -> Any:
+        """A layer's array: a trained parameter or a constant (a zero bias)."""
+        return self.params[key] if key in self.params else self._constants[key]
 
     def backward(self, dout: Any, caches: list) -> dict[str, Any]:
         """Gradients of every parameter, given the gradient ``dout`` of the forward's output
         and the caches of :meth:`forward` (training mode)."""
         grads: dict[str, Any] = {}
         for step, cache in zip(reversed(self._steps), reversed(caches)):
-            kind = step.layer.kind
-            if kind == "conv":
-                dout, dw, db = ops.conv_backward(dout, cache)
-            elif kind == "fc":
-                dout, dw, db = ops.affine_backward(dout, cache)
-            elif kind == "relu":
-                dout = ops.relu_backward(dout, cache)
-            elif kind == "pool":
-                dout = ops.max_pool_backward(dout, cache)
-            elif kind == "avgpool":
-                dout = ops.avg_pool_backward(dout, cache)
-            elif kind == "dropout":
-                dout = ops.dropout_backward(dout, cache)
-            elif kind == "batchnorm":
-                backward = (ops.spatial_batchnorm_backward if dout.ndim == 4
-                            else ops.batchnorm_backward)
-                dout, dw, db = backward(dout, cache)
-            if step.keys:
-                grads[step.keys[0]] = dw
-                if step.keys[1] in self.params:
-                    grads[step.keys[1]] = db
+            dout, *darrays = step.kind.backward(dout, cache)
+            for key, grad in zip(step.keys, darrays):
+                if key in self.params:  # constants get no gradient
+                    grads[key] = grad
         return grads
 
     def loss(self, X: Any, y: Any = None) -> Any:
@@ -265,7 +229,7 @@ class Sequential:
         if scores.ndim != 2:
             raise ShapeError(f"the network's output has shape {tuple(scores.shape)}; a loss "
                              "needs class scores (N, num_classes): end the spec with an FC layer")
-        data_loss, dscores = ops.softmax_loss(scores, y)
+        data_loss, dscores = softmax_loss(scores, y)
         grads = self.backward(dscores, caches)
         xp = xp_of(scores)
         reg_loss = xp.zeros((), dtype=self.dtype)
@@ -279,7 +243,7 @@ class Sequential:
     @property
     def weight_names(self) -> list[str]:
         """The parameters that L2 regularization applies to: the conv and FC weights."""
-        return [s.keys[0] for s in self._steps if s.layer.kind in ("conv", "fc")]
+        return [key for step in self._steps for key in step.decayed]
 
     @property
     def num_classes(self) -> int:

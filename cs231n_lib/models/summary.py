@@ -18,7 +18,9 @@ from typing import Any, Sequence
 
 from ..geometry import activation_count, dtype_bytes, memory_bytes
 from ..validate import check_int
-from .spec import Layer, as_spec, input_shape_of, layer_name_list, output_shape, param_counts
+from .parser import as_spec
+from .spec import (Layer, input_layer, input_shape_of, kind_of, layer_name_list, output_shape,
+                   param_counts)
 
 __all__ = ["Row", "Summary", "summary", "format_bytes"]
 
@@ -208,15 +210,10 @@ def _rows(spec: Sequence[Layer], shape: tuple[int, ...], depth: int, where: str,
             continue
         weights, biases = param_counts(layer, shape)
         inner: list[Row] = []
-        if layer.kind in ("inception", "residual"):
-            parts = (layer.params["branches"] if layer.kind == "inception"
-                     else [layer.params["body"]] + ([layer.params["shortcut"]]
-                                                    if layer.params["shortcut"] else []))
-            tags = ([f"b{b + 1}." for b in range(len(parts))] if layer.kind == "inception"
-                    else ["body.", "shortcut."])
-            for part, tag in zip(parts, tags):
-                sub, _ = _rows(part, shape, depth + 1, f"{here} ", fold_relu, f"{name}.{tag}")
-                inner += sub
+        parts = kind_of(layer).parts  # a block: rows for the layers of each of its parts
+        for tag, part in parts(layer.params) if parts else ():
+            sub, _ = _rows(part, shape, depth + 1, f"{here} ", fold_relu, f"{name}.{tag}")
+            inner += sub
         # A block holds its inner volumes and its own output (the stacked or summed volume).
         acts = activation_count(out) + sum(r.activations for r in inner if r.depth == depth + 1)
         rows.append(Row(name, layer.kind, layer.label, out, acts, weights, biases, depth))
@@ -249,7 +246,6 @@ def summary(spec: Any, input_shape: Sequence[int] | None = None, *, batch_size: 
     name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
     dtype_bytes(name)  # rejects dtypes it cannot size
     if not layers or layers[0].kind != "input":
-        from .spec import input_layer
         layers = [input_layer()] + layers
     rows, _ = _rows(layers, shape, 0, "", fold_relu)
     return Summary(rows, shape, batch_size, name, title)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .parser import parse
-from .spec import Layer, batchnorm, conv, inception, input_layer, pool, relu, residual
+from .parser import inception, parse, residual
+from .spec import Layer, batchnorm, conv, input_layer, pool, relu
 
 __all__ = ["lenet5", "alexnet", "zfnet", "vgg16", "vgg_small", "digits_convnet",
            "inception_module", "resnet_basic_block", "ZOO"]

@@ -19,11 +19,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..backend import np, xp_of
-from ..data import affine, augment
+from ..backend import np, to_host, xp_of
+from ..data import affine, augment, load_digits, load_photo
 from ..validate import check_float_array, check_int
-from .common import (FONT, PALETTE, SIGNED_CMAP, TABLE_CSS, TD_CSS, Drawing, Html,
-                     LiveView, as_rgb8, colorize, escape, host, img_html, int_slider)
+from .common import (FONT, PALETTE, SIGNED_CMAP, TABLE_CSS, TD_CSS, Drawing, Html, LiveView,
+                     as_rgb8, colorize, escape, img_html, int_slider)
 
 __all__ = ["SOURCES", "Augmentation", "load_source", "compute_augmentation",
            "render_augmentation", "augmentation_widget"]
@@ -158,7 +158,7 @@ def render_augmentation(a: Augmentation, display_px: int = 128) -> Html:
     """HTML: the original image, the transformed one with its settings, each normalized
     channel on a signed colour map (blue below the training mean, red above; a colour bar
     gives the values), then the random copies."""
-    image, transformed, normalized, mean, std, samples = host(
+    image, transformed, normalized, mean, std, samples = to_host(
         (a.image, a.transformed, a.normalized, a.mean, a.std, a.samples))
     C, H, W = image.shape
     h, w = transformed.shape[1:]
@@ -219,8 +219,6 @@ def load_source(name: str, size: int = 128) -> tuple[Any, str, bool, Any, Any, s
       :data:`PHOTO_SET` at that size, or the 1,257 training digits
     - a sentence naming that training set
     """
-    from ..data import load_digits, load_photo
-
     if name not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {name!r}")
     if name.startswith("digit"):
@@ -275,8 +273,9 @@ def augmentation_widget(source: str = "chelsea", size: int = 128) -> LiveView:
                                              f"statistics: {escape(stats)}</div>")
         summary = (f"{source}: {a.transformed.shape[1]}x{a.transformed.shape[2]} "
                    f"after {'flip, ' if flip else ''}rotation {rotation}, zoom {scale:g}; "
-                   f"normalized range [{float(host(a.normalized.min())):.2f}, "
-                   f"{float(host(a.normalized.max())):.2f}]" + ("; " + a.notes[0] if a.notes else ""))
+                   f"normalized range [{float(to_host(a.normalized.min())):.2f}, "
+                   f"{float(to_host(a.normalized.max())):.2f}]"
+                   + ("; " + a.notes[0] if a.notes else ""))
         return Drawing(a, Html(html), summary)
 
     def adjust(live: LiveView, name: str) -> None:

@@ -30,11 +30,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..backend import np, xp_of
+from ..backend import np, to_host, xp_of
+from ..data import load_digits
+from ..fast_layers import conv_forward_fast
 from ..layers import spatial_batchnorm_forward
 from ..validate import check_float_array, check_int
 from .common import (FONT, MONO, PALETTE, TABLE_CSS, Drawing, Html, LiveView, escape, figure_png,
-                     host, int_slider, new_figure)
+                     int_slider, new_figure)
 
 __all__ = ["BatchnormStats", "digit_activations", "draw_batches", "compute_batchnorm_stats",
            "render_batchnorm_stats", "batchnorm_widget", "BATCH_SIZES"]
@@ -52,8 +54,6 @@ def digit_activations(channels: int = 6, seed: int = 0) -> Any:
 
     Returns: activations, shape (1797, channels, 8, 8), float64, read-only (cached).
     """
-    from ..data import load_digits
-    from ..fast_layers import conv_forward_fast
 
     channels = check_int(channels, "channels", 1)
     data = load_digits(dtype="float64")
@@ -319,7 +319,7 @@ def render_batchnorm_stats(s: BatchnormStats) -> Html:
             "batch_mean", "batch_var", "running_mean", "running_var", "used_mean", "used_var",
             "out_mean", "out_var", "draw_means", "draw_vars", "mean_spread", "var_spread",
             "expected_spread")
-    h = dict(zip(keys, host(tuple(getattr(s, k) for k in keys))))
+    h = dict(zip(keys, to_host(tuple(getattr(s, k) for k in keys))))
     png = base64.b64encode(figure_png(_figure(s, h))).decode("ascii")
     lines = "".join(f"<div>{escape(t)}.</div>" for t in _sentences(s, h))
     return Html(f'<div style="{FONT}"><div style="{MONO}font-size:12px;margin-bottom:6px;">'
@@ -359,11 +359,11 @@ def batchnorm_widget(activations: Any = None, batch_size: int = 16, mode: str = 
              seed: int) -> Drawing:
         s = compute_batchnorm_stats(x, batch_size, mode, channel, momentum, batches_seen, seed)
         c = s.channel
-        mean, var = host((s.used_mean[c], s.used_var[c]))
+        mean, var = to_host((s.used_mean[c], s.used_var[c]))
         return Drawing(s, render_batchnorm_stats(s),
                        f"{mode} mode, B={batch_size}: channel {c} normalized with mean "
                        f"{_num(mean)}, variance {_num(var)}; batch means spread "
-                       f"{_num(host(s.mean_spread))}")
+                       f"{_num(to_host(s.mean_spread))}")
 
     return LiveView("Batch normalization: batch statistics and running averages", controls, view,
                     rows=[["batch_size", "mode", "channel"], ["momentum", "batches_seen", "seed"]],

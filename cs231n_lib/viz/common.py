@@ -22,15 +22,20 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import ipywidgets as widgets
+from matplotlib import colormaps
 from matplotlib.figure import Figure
+from PIL import Image  # Pillow comes with matplotlib
 
-from ..backend import np, to_host
+from ..backend import np
+# backend.to_host under its old name, for the visualizers that still import it from here
+# (receptive_field, conv_stepper, pool_stepper); everything else imports to_host itself
+from ..backend import to_host as host  # noqa: F401
 from ..geometry import conv_output_size
 
 __all__ = [
     "PALETTE", "HIGHLIGHT_CSS", "TABLE_CSS", "TD_CSS", "VizFigure", "Html", "new_figure",
     "figure_png", "Drawing", "LiveView", "message_html",
-    "escape", "host", "cell_color", "table_html", "int_slider", "fmt_int", "colorize", "as_rgb8",
+    "escape", "cell_color", "table_html", "int_slider", "fmt_int", "colorize", "as_rgb8",
     "img_html", "hex_rgb", "plural",
 ]
 
@@ -165,8 +170,6 @@ def colorize(values: Any, cmap: str = IMAGE_CMAP, vmin: float | None = None,
              vmax: float | None = None) -> Any:
     """A 2-D array as an (H, W, 3) uint8 picture through a matplotlib colour map (a lookup,
     no figure): the fast way to show arrays inside HTML."""
-    from matplotlib import colormaps
-
     values = np.asarray(values, dtype=np.float64)
     lo = float(values.min()) if vmin is None else vmin
     hi = float(values.max()) if vmax is None else vmax
@@ -189,8 +192,6 @@ def as_rgb8(image: Any) -> Any:
 def img_html(rgb: Any, scale: int = 1, title: str = "", style: str = "") -> str:
     """An (H, W, 3) uint8 picture as an inline PNG ``<img>``, enlarged ``scale`` times with
     square pixels (nearest neighbour), with an optional caption above it."""
-    from PIL import Image  # Pillow comes with matplotlib
-
     if scale > 1:
         rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
     buffer = io.BytesIO()
@@ -206,11 +207,6 @@ def img_html(rgb: Any, scale: int = 1, title: str = "", style: str = "") -> str:
 def hex_rgb(colour: str) -> tuple[int, int, int]:
     """'#f58518' -> (245, 133, 24)."""
     return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
-
-
-def host(x: Any) -> Any:
-    """A host (NumPy) copy of ``x`` for drawing; the one device-to-host copy of a renderer."""
-    return to_host(x)
 
 
 # --------------------------------------------------------------------------------------------

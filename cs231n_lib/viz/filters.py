@@ -15,12 +15,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..backend import np, xp_of
+from ..backend import np, to_host, xp_of
+from ..data import load_photo
 from ..fast_layers import conv_forward_fast
 from ..geometry import ConvGeometryError, conv_output_size
 from ..validate import check_float_array
 from .common import (FONT, IMAGE_CMAP, PALETTE, SIGNED_CMAP, TABLE_CSS, TD_CSS, Drawing, Html,
-                     LiveView, as_rgb8, colorize, escape, host, img_html, int_slider, plural)
+                     LiveView, as_rgb8, colorize, escape, img_html, int_slider, plural)
 
 __all__ = ["BANKS", "hand_made_filters", "Activations", "compute_activations", "fit_photo",
            "render_filters", "filters_widget"]
@@ -151,7 +152,7 @@ def render_filters(a: Activations, map_px: int = 128) -> Html:
     """The image, each filter (red positive, blue negative, with a legend) and below it its
     activation map (bright = strong response, each map scaled to its own range). HTML with
     inline pictures."""
-    image, w, maps = host((a.image, a.w, a.maps))
+    image, w, maps = to_host((a.image, a.w, a.maps))
     K, F = w.shape[0], w.shape[-1]
     H_out, W_out = maps.shape[1:]
     map_scale = max(1, map_px // max(H_out, W_out))
@@ -201,7 +202,6 @@ def fit_photo(size: int, F: int, stride: int, pad: int) -> tuple[int, str]:
 
 @lru_cache(maxsize=8)
 def _photo(name: str, size: int, grey: bool) -> Any:
-    from ..data import load_photo
     return load_photo(name, size=size, grayscale=grey)
 
 

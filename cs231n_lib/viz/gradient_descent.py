@@ -25,10 +25,11 @@ from typing import Any, Sequence
 
 import ipywidgets as widgets
 
-from ..backend import np, xp_of
+from ..backend import np, to_host, xp_of
+from ..data import load_digits
 from ..layers import softmax_loss
 from ..validate import check_float_array, check_int, check_labels
-from .common import PALETTE, Drawing, LiveView, host, int_slider, new_figure
+from .common import PALETTE, Drawing, LiveView, int_slider, new_figure
 
 __all__ = ["updates_per_epoch", "batch_order", "GDRun", "GDComparison", "digits_problem",
            "compute_gd_comparison", "render_gd_comparison", "summary_text", "gd_widget"]
@@ -138,7 +139,7 @@ def compute_gd_comparison(X: Any, y: Any, batch_sizes: Sequence[int | None] = (1
         raise ValueError(f"batch size {too_big[0]} is larger than the training set "
                          f"(N = {N}); use None for the full batch")
     xp = xp_of(X, y)
-    K = int(num_classes) if num_classes is not None else int(host(y.max())) + 1
+    K = int(num_classes) if num_classes is not None else int(to_host(y.max())) + 1
     check_labels(y, K, N, "y")
     start = np.random.default_rng(seed)
     W0 = xp.asarray((0.001 * start.standard_normal((D, K))).astype(X.dtype))
@@ -148,7 +149,7 @@ def compute_gd_comparison(X: Any, y: Any, batch_sizes: Sequence[int | None] = (1
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught as divergence
         for B in sizes:
             runs.append(_train(X, y, W0, b0, initial, B, learning_rate, epochs, seed, max_points))
-    return GDComparison(runs, N, epochs, float(host(initial)), W0, b0)
+    return GDComparison(runs, N, epochs, float(to_host(initial)), W0, b0)
 
 
 def _train(X: Any, y: Any, W0: Any, b0: Any, initial: Any, B: int, learning_rate: float,
@@ -209,7 +210,7 @@ def render_gd_comparison(c: GDComparison):
     by_updates, by_examples = fig.subplots(1, 2)
     for k, run in enumerate(c.runs):
         colour = RUN_COLOURS[k % len(RUN_COLOURS)]
-        losses = host(run.losses)
+        losses = to_host(run.losses)
         label = _label(run, c.num_examples)
         if run.diverged_at is not None:
             label += f" — diverged at update {run.diverged_at}"
@@ -239,7 +240,7 @@ def summary_text(c: GDComparison) -> str:
     parts = []
     for run in c.runs:
         end = ("diverged" if run.diverged_at is not None
-               else f"{float(host(run.losses[-1])):.3f}")
+               else f"{float(to_host(run.losses[-1])):.3f}")
         parts.append(f"B={run.batch_size}: {end} after {int(run.updates[-1])} updates")
     return "final training loss: " + "; ".join(parts)
 
@@ -248,7 +249,6 @@ def summary_text(c: GDComparison) -> str:
 def digits_problem(dtype: str = "float64") -> tuple[Any, Any]:
     """The training digits as a softmax-regression problem: X (1257, 64) of pixels in [0, 1]
     and y (1257,) labels 0-9 (the split of :func:`cs231n_lib.data.load_digits`)."""
-    from ..data import load_digits
     data = load_digits(dtype=dtype)
     X = data["X_train"].reshape(len(data["X_train"]), -1)
     X.flags.writeable = False  # shared by every caller of this cache

@@ -41,8 +41,9 @@ import ipywidgets as widgets
 
 from .. import optim
 from ..backend import device, np, to_device, to_host, xp_of
-from ..models import Summary, parse, summary
-from ..models.spec import SpecError
+from ..data import load_digits
+from ..models import Sequential, SpecError, Summary, parse, summary
+from ..models.spec import kind_of
 from ..solver import Solver, TrainingDivergedError
 from .common import (FONT, MONO, PALETTE, TABLE_CSS, TD_CSS, Drawing, Html, LiveView, escape,
                      figure_png, fmt_int, int_slider, message_html, new_figure)
@@ -170,7 +171,7 @@ def _network(pattern: str, filters: int, hidden: int, input_shape: tuple[int, ..
         raise SettingsError(f"the network must end with an FC layer giving the {num_classes} "
                             f"class scores; it ends with {last.label}, output "
                             f"{_volume_text(last.output_shape)}")
-    if any(layer.kind in ("inception", "residual") for layer in spec):   # pragma: no cover
+    if any(kind_of(layer).parts is not None for layer in spec):   # pragma: no cover
         raise SettingsError("INCEPTION and RESIDUAL blocks cannot be trained here")
     return spec, table
 
@@ -286,7 +287,6 @@ def compute_training_run(settings: RunSettings, data: dict, *, eval_every: int =
     settings.check()
     if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
         raise SettingsError(f"eval_every must be a whole number >= 1, got {eval_every!r}")
-    from ..models import Sequential   # loaded on first use: it imports the layers
 
     input_shape = tuple(int(s) for s in data["X_train"].shape[1:])
     num_classes = _num_classes(data)
@@ -754,7 +754,6 @@ def hyperparams_widget(data: dict | None = None, *, eval_every: int = 5,
     Returns a :class:`HyperparamExplorer` (a LiveView).
     """
     if data is None:
-        from ..data import load_digits
         data = load_digits()
     unknown = sorted(set(settings) - {f.name for f in fields(RunSettings)})
     if unknown:

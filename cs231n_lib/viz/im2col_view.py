@@ -17,12 +17,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..backend import to_host
 from ..geometry import conv_output_size, effective_filter_size
 from ..im2col import im2col
 from ..validate import check_float_array, check_int
 from ..windows import pad_spatial
 from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, TABLE_CSS, TD_CSS, Drawing, Html, LiveView,
-                     escape, fmt_int, host, int_slider, play_button, table_html)
+                     escape, fmt_int, int_slider, play_button, table_html)
 from .conv_stepper import demo_volume
 
 __all__ = ["compute_im2col_shapes", "Im2colView", "compute_im2col_view", "render_im2col_view",
@@ -142,7 +143,7 @@ def _fill(colour: str) -> str:
 def render_im2col_view(v: Im2colView) -> Html:
     """HTML: the window on the input, its column in ``X_col``, the filter rows ``W_row`` and
     the product, with the highlighted row and column meeting at the output number."""
-    x_pad, X_col, W_row, product, out = host((v.x_pad, v.X_col, v.W_row, v.product, v.out))
+    x_pad, X_col, W_row, product, out = to_host((v.x_pad, v.X_col, v.W_row, v.product, v.out))
     rows_n, cols_n = X_col.shape
     K = W_row.shape[0]
     s = v.shapes

@@ -26,14 +26,15 @@ from typing import Any, Sequence
 
 import ipywidgets as widgets
 
-from ..backend import np, xp_of
+from ..backend import np, to_host, xp_of
+from ..data import load_digits
 from ..models import network_stride
 from ..models.convert import score_map
 from ..models.sequential import Sequential
+from ..solver import Solver
 from ..validate import check_float_array, check_int
 from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, SIGNED_CMAP, TABLE_CSS, TD_CSS, Drawing,
-                     Html, LiveView, as_rgb8, colorize, escape, hex_rgb, host, img_html,
-                     int_slider)
+                     Html, LiveView, as_rgb8, colorize, escape, hex_rgb, img_html, int_slider)
 
 __all__ = ["DIGITS_NET", "DIGITS_NET_OPTIONS", "train_digits_net", "default_model",
            "digit_canvas", "default_canvas", "ScoreMapView", "compute_score_map",
@@ -57,9 +58,6 @@ def train_digits_net(data: dict | None = None, num_epochs: int = 5, seed: int = 
 
     Returns the trained :class:`Sequential` (float32).
     """
-    from ..data import load_digits
-    from ..solver import Solver
-
     data = load_digits() if data is None else data
     model = Sequential(DIGITS_NET, seed=seed, **DIGITS_NET_OPTIONS)
     Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
@@ -92,7 +90,7 @@ def digit_canvas(images: Any, labels: Any, height: int = 32, width: int = 32,
     - placements: one ``(top, left, label)`` per digit, in the order they were placed
     """
     check_float_array(images, "images", 4, "(N, C, h, w)")
-    images, labels = host(images), host(labels)
+    images, labels = to_host(images), to_host(labels)
     N, C, h, w = images.shape
     if len(labels) != N:
         raise ValueError(f"labels has {len(labels)} entries for {N} images")
@@ -126,7 +124,6 @@ def digit_canvas(images: Any, labels: Any, height: int = 32, width: int = 32,
 
 @lru_cache(maxsize=1)
 def _default_canvas() -> tuple[Any, tuple[tuple[int, int, int], ...]]:
-    from ..data import load_digits
     digits = load_digits()
     canvas, placements = digit_canvas(digits["X_test"], digits["y_test"])
     return canvas, tuple(placements)
@@ -251,7 +248,7 @@ def render_score_map(v: ScoreMapView, class_index: int | None = None,
     top-left corner of its crop in the canvas drawn at ``scale``. All maps share one colour
     scale (red positive, blue negative).
     """
-    canvas, scores, crop, crop_scores, cell_scores = host(
+    canvas, scores, crop, crop_scores, cell_scores = to_host(
         (v.canvas, v.scores, v.crop, v.crop_scores, v.cell_scores))
     M, n_h, n_w = scores.shape
     names = [str(k) for k in range(M)] if class_names is None else [str(n) for n in class_names]
@@ -360,7 +357,7 @@ def score_map_widget(model: Sequential | None = None, canvas: Any = None, row: i
     col = min(0 if col is None else col, n_w - 1)
     if class_index is None:
         class_index = (0 if scores is None else
-                       int(np.argmax(host(compute_score_map(model, canvas, row, col,
+                       int(np.argmax(to_host(compute_score_map(model, canvas, row, col,
                                                             scores).crop_scores))))
     names = [str(k) for k in range(M)] if class_names is None else list(class_names)
     controls = {
@@ -375,7 +372,7 @@ def score_map_widget(model: Sequential | None = None, canvas: Any = None, row: i
         if problem is not None:
             raise ValueError(str(problem))
         v = compute_score_map(model, canvas, row, col, scores)
-        crop_scores, cell_scores = host((v.crop_scores, v.cell_scores))
+        crop_scores, cell_scores = to_host((v.crop_scores, v.cell_scores))
         diff = float(np.abs(crop_scores.astype(np.float64) - cell_scores).max())
         top = int(np.argmax(crop_scores))
         return Drawing(v, render_score_map(v, class_index, names),
