@@ -11,8 +11,9 @@ from cs231n_lib.fast_layers import (avg_pool_backward_fast, avg_pool_forward_fas
                                     max_pool_backward_fast, max_pool_forward_fast)
 from cs231n_lib.geometry import ConvGeometryError
 from cs231n_lib.gradient_check import check_layer_gradients, rel_error
-from cs231n_lib.im2col import (WideGrid, col2im, col2im_wide, from_phase_planes, im2col,
-                               im2col_wide, to_phase_planes)
+from cs231n_lib.im2col import col2im, im2col
+from cs231n_lib.wide_layout import (WideGrid, col2im_wide, from_phase_planes, im2col_wide,
+                                    to_phase_planes)
 from cs231n_lib.layers import (avg_pool_backward_naive, avg_pool_forward_naive,
                                conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
                                max_pool_forward_naive)
@@ -118,13 +119,14 @@ def test_conv_fast_matches_naive_on_named_geometries(name):
 
 
 @pytest.mark.parametrize("block_bytes", [1, 6000])
-def test_conv_fast_backward_in_blocks_of_images_matches_naive(monkeypatch, block_bytes):
-    """dx is computed a block of images at a time; one image per block, and blocks that do
-    not divide the batch, give the same gradients."""
-    from cs231n_lib import fast_layers
-    monkeypatch.setattr(fast_layers, "BLOCK_BYTES", block_bytes)
+def test_conv_fast_in_blocks_of_images_matches_naive(monkeypatch, block_bytes):
+    """The forward and backward passes work a block of images at a time; one image per
+    block, and blocks that do not divide the batch, give the same output and gradients."""
+    from cs231n_lib import wide_layout
+    monkeypatch.setattr(wide_layout, "BLOCK_BYTES", block_bytes)
     out_n, out_f, grads_n, grads_f = conv_both((5, 2, 6, 8), (3, 2, 3, 2),
                                                {"stride": (1, 2), "pad": 1}, seed=11)
+    assert rel_error(out_f, out_n) < TOL
     for g_n, g_f in zip(grads_n, grads_f):
         assert rel_error(g_f, g_n) < TOL
 
