@@ -141,9 +141,9 @@ def max_pool_forward_fast(x: Any, pool_param: dict) -> tuple[Any, tuple]:
 def max_pool_backward_fast(dout: Any, cache: tuple) -> Any:
     """Backward pass of max pooling: each window's gradient goes to its first maximum.
 
-    Taps are visited in row-major order; a tap that equals its window's maximum receives
-    the gradient, and that window is then marked as served (its maximum replaced by NaN,
-    which equals nothing), so a later tap that ties gets nothing.
+    The taps are visited in row-major order. Tap (i, j) is a window's switch where it equals
+    the window's maximum and no earlier tap did (``taken`` records the windows served), so a
+    tie goes to the first maximum, as in the reference layer.
 
     Inputs:
     - dout: upstream gradient, shape (N, C, H_out, W_out)
@@ -156,12 +156,20 @@ def max_pool_backward_fast(dout: Any, cache: tuple) -> Any:
     check_dout(dout, out.shape)
     xp = xp_of(x, dout)
     x_pad = pad_spatial(x, win.pad, float("-inf"))
-    dx_pad = xp.zeros(x_pad.shape, dtype=xp.result_type(x, dout))
-    unserved = out.copy()  # each window's maximum, until its gradient has been routed
+    dtype = xp.result_type(x, dout)
+    # windows that tile (stride = window) cover every padded pixel exactly once: each tap's
+    # gradient can be written straight into dx. Otherwise pixels are shared, or not reached.
+    tiling = win.stride == win.size
+    dx_pad = (xp.empty if tiling else xp.zeros)(x_pad.shape, dtype=dtype)
+    taken = xp.zeros(out.shape, dtype=bool)  # windows whose switch has been found
     for tap, dx_tap in zip(_tap_views(x_pad, win), _tap_views(dx_pad, win)):
-        first = tap == unserved  # (N, C, H_out, W_out): this tap is its window's switch
-        dx_tap += first * dout  # += : overlapping windows share pixels
-        xp.copyto(unserved, float("nan"), where=first)
+        first = tap == out  # (N, C, H_out, W_out)
+        first &= ~taken
+        taken |= first
+        if tiling:
+            xp.multiply(first, dout, out=dx_tap)
+        else:
+            dx_tap += first * dout  # += : overlapping windows share pixels
     return unpad_spatial(dx_pad, win.pad).astype(x.dtype)
 
 

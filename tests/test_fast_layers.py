@@ -208,6 +208,34 @@ def test_max_pool_ties_are_routed_like_the_naive_layer(pool_param):
                                   max_pool_backward_naive(dout, cache_n))
 
 
+@pytest.mark.parametrize("x_shape,pool_param", [
+    ((3, 4, 32, 32), {"pool_height": 2, "pool_width": 2, "stride": 2}),   # tiling, even
+    ((3, 4, 10, 14), {"pool_height": 2, "pool_width": 2, "stride": 2}),
+    ((3, 4, 33, 33), {"pool_height": 3, "pool_width": 3, "stride": 2}),   # overlapping, odd
+    ((3, 4, 15, 9), {"pool_height": 3, "pool_width": 3, "stride": 2}),
+    ((3, 4, 11, 11), {"pool_height": 2, "pool_width": 2, "stride": 3}),   # gaps: no tiling
+    ((3, 4, 9, 9), {"pool_height": 3, "pool_width": 3, "stride": 2, "pad": 1}),
+    ((3, 4, 6, 8), {"pool_height": 2, "pool_width": 2, "stride": 2, "pad": 1}),
+])
+def test_max_pool_fast_on_relu_activations_routes_like_the_naive_layer(x_shape, pool_param):
+    """After a ReLU many windows are all zeros: a tie between every tap, which must go to
+    the first one. float32, compared exactly (each pixel's gradient is one dout value, or a
+    sum of whole numbers)."""
+    rng = np.random.default_rng(8)
+    x = np.maximum(rng.standard_normal(x_shape), 0).astype(np.float32)
+    x[0, 0] = 0.0  # a whole depth slice of zeros
+    out_n, cache_n = max_pool_forward_naive(x, pool_param)
+    out_f, cache_f = max_pool_forward_fast(x, pool_param)
+    dout = rng.integers(1, 100, out_n.shape).astype(np.float32)
+    np.testing.assert_array_equal(out_f, out_n)
+    dx_n = max_pool_backward_naive(dout, cache_n)
+    dx_f = max_pool_backward_fast(dout, cache_f)
+    assert dx_f.dtype == np.float32 and dx_f.flags.c_contiguous
+    np.testing.assert_array_equal(dx_f, dx_n)
+    # every window sends its gradient to exactly one pixel
+    assert dx_f.sum() == dout.sum()
+
+
 def test_max_pool_tie_goes_to_the_first_maximum_in_row_major_order():
     x = np.array([[[[1.0, 5.0],
                     [5.0, 5.0]]]])
