@@ -27,7 +27,7 @@ from typing import Any
 from .validate import check_array, check_int, check_pair
 from .windows import add_windows, pad_spatial, sliding_windows, unpad_spatial, window_output_shape
 
-__all__ = ["im2col", "col2im", "sliding_windows", "add_windows"]
+__all__ = ["im2col", "col2im"]  # built on windows.sliding_windows and windows.add_windows
 
 Pair = tuple[int, int]
 
