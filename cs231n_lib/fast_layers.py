@@ -170,7 +170,8 @@ def max_pool_backward_fast(dout: Any, cache: tuple) -> Any:
             xp.multiply(first, dout, out=dx_tap)
         else:
             dx_tap += first * dout  # += : overlapping windows share pixels
-    return unpad_spatial(dx_pad, win.pad).astype(x.dtype)
+    # without padding dx_pad is dx (no copy); with padding, dx is copied out of it
+    return xp.ascontiguousarray(unpad_spatial(dx_pad, win.pad), dtype=x.dtype)
 
 
 def avg_pool_forward_fast(x: Any, pool_param: dict) -> tuple[Any, tuple]:
