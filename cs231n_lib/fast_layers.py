@@ -15,9 +15,10 @@ instead of keeping the whole unfolded matrix from the forward pass: a block's ma
 in the CPU cache when it is multiplied, and the peak memory stays that of the padded input.
 
 The pools reduce over the pool_height*pool_width taps of the windows, one strided slice of the
-padded input per tap (every window's tap (i, j) at once): a max (or a sum) of HH*WW slices
-forward, HH*WW strided adds backward. Max pooling routes each window's gradient to its FIRST
-maximum in row-major order, exactly as the reference layer does.
+padded input per tap (every window's tap (i, j) at once): a sum of the slices (average
+pooling) or a max over columns then rows (max pooling) forward, one strided write or add per
+tap backward. Max pooling routes each window's gradient to its FIRST maximum in row-major
+order, exactly as the reference layer does.
 """
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ def _tap_views(a: Any, win: Window) -> Iterator[Any]:
 
 
 def max_pool_forward_fast(x: Any, pool_param: dict) -> tuple[Any, tuple]:
-    """Forward pass of max pooling: the maximum of the pool_height*pool_width tap slices.
+    """Forward pass of max pooling: for every window, the max over its rows of the max over
+    its columns (pool_width strided slices, then pool_height).
 
     Inputs:
     - x: input, shape (N, C, H, W)
@@ -131,10 +133,16 @@ def max_pool_forward_fast(x: Any, pool_param: dict) -> tuple[Any, tuple]:
     check_input_4d(x)
     win = pool_window(x, pool_param, "max_pool_forward_fast")
     xp = xp_of(x)
-    taps = _tap_views(pad_spatial(x, win.pad, float("-inf")), win)
-    out = next(taps).copy()
-    for tap in taps:
-        xp.maximum(out, tap, out=out)
+    x_pad = pad_spatial(x, win.pad, float("-inf"))
+    (sh, sw), (HH, WW), (Ho, Wo) = win.stride, win.size, win.out
+    # the max of a window is the max over its rows of the max over its columns: first every
+    # row's max under each window's WW columns, (N, C, Hp, W_out), then HH of those rows
+    row_max = x_pad[:, :, :, 0:sw * (Wo - 1) + 1:sw].copy()
+    for j in range(1, WW):
+        xp.maximum(row_max, x_pad[:, :, :, j:j + sw * (Wo - 1) + 1:sw], out=row_max)
+    out = row_max[:, :, 0:sh * (Ho - 1) + 1:sh].copy()
+    for i in range(1, HH):
+        xp.maximum(out, row_max[:, :, i:i + sh * (Ho - 1) + 1:sh], out=out)
     return out, (x, pool_param, win, out)
 
 
@@ -157,16 +165,19 @@ def max_pool_backward_fast(dout: Any, cache: tuple) -> Any:
     xp = xp_of(x, dout)
     x_pad = pad_spatial(x, win.pad, float("-inf"))
     dtype = xp.result_type(x, dout)
-    # windows that tile (stride = window) cover every padded pixel exactly once: each tap's
-    # gradient can be written straight into dx. Otherwise pixels are shared, or not reached.
+    # windows that tile (stride = window) cover every padded pixel exactly once; otherwise
+    # some pixels are shared by several windows, or reached by none (and get 0)
     tiling = win.stride == win.size
     dx_pad = (xp.empty if tiling else xp.zeros)(x_pad.shape, dtype=dtype)
     taken = xp.zeros(out.shape, dtype=bool)  # windows whose switch has been found
-    for tap, dx_tap in zip(_tap_views(x_pad, win), _tap_views(dx_pad, win)):
+    for k, (tap, dx_tap) in enumerate(zip(_tap_views(x_pad, win), _tap_views(dx_pad, win))):
         first = tap == out  # (N, C, H_out, W_out)
         first &= ~taken
         taken |= first
-        if tiling:
+        i, j = divmod(k, win.size[1])
+        if i < win.stride[0] and j < win.stride[1]:
+            # the first tap to reach these pixels (no earlier tap has i % stride_h, j %
+            # stride_w in common with it): its gradient is written, not added
             xp.multiply(first, dout, out=dx_tap)
         else:
             dx_tap += first * dout  # += : overlapping windows share pixels
