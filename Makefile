@@ -82,6 +82,8 @@ check-release: $(VENV)/.installed-dev
 	$(BIN)/cs231n release notebooks assignments --check
 
 bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/bench_step.py
+	$(BIN)/python benchmarks/bench_pool.py
 	$(BIN)/python benchmarks/bench_conv.py
 
 gpu-test: $(VENV)/.installed-dev

@@ -1,41 +1,33 @@
-"""Fast convolution and pooling: the same layers as :mod:`cs231n_lib.layers`, without loops
-over output pixels.
+"""Fast layers: the same signatures and results as the reference layers, no Python loop over
+pixels. Every body runs on NumPy or CuPy arrays alike (``xp = xp_of(...)``), and nothing is
+copied to the host.
 
-Same signatures, parameter dicts, results and input errors as the naive layers:
+The convolution is three matrix products on the unfolded input (:mod:`cs231n_lib.wide_layout`
+builds it, a block of images at a time)::
 
-* ``conv_forward_fast(x, w, b, conv_param) -> (out, cache)``,
-  ``conv_backward_fast(dout, cache) -> (dx, dw, db)``
-* ``max_pool_forward_fast(x, pool_param)``, ``max_pool_backward_fast(dout, cache) -> dx``
-  (and the same for ``avg_pool``); overlapping and non-tiling pools included.
+    forward:   out   = w_row @ cols                 w_row: (F, C*HH*WW)
+    backward:  dw    = dout_wide @ cols.T           cols:  (C*HH*WW, n*H_out*Wq)
+               dcols = w_row.T @ dout_wide          dout_wide: (F, n*H_out*Wq)
+               dx    = col2im(dcols)                db = sum of dout
 
-One body of code runs on NumPy and on CuPy arrays: the array module comes from the arrays
-(``xp = xp_of(...)``), and nothing is copied to the host.
+The backward pass rebuilds each block's ``cols`` from the padded input kept in the cache
+instead of keeping the whole unfolded matrix from the forward pass: a block's matrix is still
+in the CPU cache when it is multiplied, and the peak memory stays that of the padded input.
 
-How the convolution is made fast (see :mod:`cs231n_lib.im2col` for the layout):
-
-* forward: unfold the input once (``cols``, the only large temporary, kept for the backward
-  pass), then ONE matrix product ``w (F, C*HH*WW) @ cols (C*HH*WW, N*H_out*Wq)``;
-* backward: ``dw = dout @ cols.T`` and ``db = sum(dout)``; for dx, ``dcols = w.T @ dout``
-  is folded back onto the input by col2im, one add per filter tap.
-
-Three matrix products do all the arithmetic; everything else is long memory copies. The
-unfolded matrix uses the "wide" layout, in which one filter tap of a whole image plane is one
-contiguous slice: building it and folding it back are then a few dozen long copies instead of
-hundreds of thousands of short rows. On the benchmark's layers that made the whole layer 1.15x
-to 1.9x faster than the same products on the textbook matrix, except where the filters have
-fewer numbers than there are filters (C*HH*WW <= F, e.g. 3x3x3 into 32), where the two tie
-(``benchmarks/README.md``).
+The pools reduce over the pool_height*pool_width taps of the windows, one strided slice of the
+padded input per tap (every window's tap (i, j) at once): a sum of the slices (average
+pooling) or a max over columns then rows (max pooling) forward, one strided write or add per
+tap backward. Max pooling routes each window's gradient to its FIRST maximum in row-major
+order, exactly as the reference layer does.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from .backend import xp_of
-from .im2col import (WideGrid, add_windows, col2im_wide, from_phase_planes, im2col_wide,
-                     sliding_windows, to_phase_planes)
-from .layers._checks import check_dout, check_input_4d, check_vector, conv_window, pool_window
-from .layers._checks import check_filters
-from .windows import pad_spatial, unpad_spatial
+from .layers._checks import check_dout, check_filters, check_input_4d, check_vector
+from .wide_layout import WideGrid, col2im_wide, from_phase_planes, im2col_wide, to_phase_planes
+from .windows import Window, conv_window, pad_spatial, pool_window, unpad_spatial
 
 __all__ = [
     "conv_forward_fast", "conv_backward_fast",
@@ -47,16 +39,8 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Convolution
 # --------------------------------------------------------------------------------------------
-BLOCK_BYTES = 2 << 20  # one block of dcols in the backward pass: about one core's L2 cache
-
-
-def _images_per_block(bytes_per_image: int, N: int) -> int:
-    """How many images' worth of dcols fit in BLOCK_BYTES (at least one, at most N)."""
-    return max(1, min(N, BLOCK_BYTES // max(bytes_per_image, 1)))
-
-
 def conv_forward_fast(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tuple]:
-    """Forward pass of a convolutional layer as one matrix product.
+    """Forward pass of a convolutional layer as one matrix product per block of images.
 
     Inputs:
     - x: input, shape (N, C, H, W)
@@ -67,7 +51,7 @@ def conv_forward_fast(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tu
 
     Returns a tuple of:
     - out: shape (N, F, H_out, W_out), dtype ``result_type(x, w, b)`` (float32 stays float32)
-    - cache: (x, w, b, conv_param, window geometry, wide grid, cols)
+    - cache: (x, w, b, conv_param, window geometry, wide grid, phase planes of x)
     """
     check_input_4d(x)
     check_filters(x, w, "conv_forward_fast")
@@ -78,14 +62,15 @@ def conv_forward_fast(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tu
     dtype = xp.result_type(x, w, b)
     grid = WideGrid(tuple(x.shape), win.size, win.stride, win.pad, win.dilation, win.out)
 
-    cols = im2col_wide(to_phase_planes(x, grid, dtype), grid)  # (C*HH*WW, N*H_out*Wq)
-    out_wide = w.reshape(F, -1).astype(dtype, copy=False) @ cols  # (F, N*H_out*Wq)
-    # drop the overhang columns and move F after N; then add the bias, which is faster on the
-    # contiguous result than fused into that strided copy
+    planes = to_phase_planes(x, grid, dtype)  # the padded input, split by the stride
+    w_row = w.reshape(F, -1).astype(dtype, copy=False)  # (F, C*HH*WW)
     out = xp.empty((x.shape[0], F) + win.out, dtype=dtype)
-    out[...] = grid.drop_overhang(out_wide).transpose(1, 0, 2, 3)
+    for images in grid.blocks(out.itemsize):
+        cols = im2col_wide(planes[images], grid)  # (C*HH*WW, n*H_out*Wq)
+        # drop the overhang columns and move F after n, in one copy
+        out[images] = grid.drop_overhang(w_row @ cols).transpose(1, 0, 2, 3)
     out += b.reshape(F, 1, 1)
-    return out, (x, w, b, conv_param, win, grid, cols)
+    return out, (x, w, b, conv_param, win, grid, planes)
 
 
 def conv_backward_fast(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
@@ -100,56 +85,41 @@ def conv_backward_fast(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
     - dw: shape (F, C, HH, WW), dtype of w
     - db: shape (F,), dtype of b
     """
-    x, w, b, _, win, grid, cols = cache
+    x, w, b, _, win, grid, planes = cache
     N, F = x.shape[0], w.shape[0]
     check_dout(dout, (N, F) + win.out)
     xp = xp_of(x, w, dout)
-    dtype = xp.result_type(cols, dout)
-
-    # dout in the wide layout, (F, N*H_out*Wq), zero on the overhang columns so that they
-    # add nothing to dw and leave zeros in dcols
-    dout_wide = xp.zeros((F, N * grid.length), dtype=dtype)
-    grid.drop_overhang(dout_wide)[...] = dout.transpose(1, 0, 2, 3)
+    dtype = xp.result_type(planes, dout)
+    dout = dout.astype(dtype, copy=False)
+    w_row = w.reshape(F, -1).astype(dtype, copy=False)  # (F, C*HH*WW)
 
     db = dout.sum(axis=(0, 2, 3))
-    dw = (dout_wide @ cols.T).reshape(w.shape)  # every window times its output's gradient
-
-    # dx: dcols = w.T @ dout_wide, folded back onto the input by col2im. A block of images at
-    # a time, so that dcols, as large as cols, never exists whole: each block's dcols is still
-    # in the CPU cache when col2im reads it, and the peak memory stays one unfolded matrix.
-    w_t = w.reshape(F, -1).T.astype(dtype, copy=False)  # (C*HH*WW, F)
-    Hq, Wq = grid.plane
-    dplanes = xp.zeros((N, x.shape[1], grid.stride[0] * grid.stride[1], Hq * Wq), dtype=dtype)
-    K, L = cols.shape[0], grid.length
-    block = _images_per_block(K * L * cols.itemsize, N)
-    buffer = xp.empty(K * block * L, dtype=dtype)  # one block of dcols, reused by every block
-    for start in range(0, N, block):
-        stop = min(start + block, N)
-        columns = (stop - start) * L
-        dcols = xp.matmul(w_t, dout_wide[:, start * L:stop * L],
-                          out=buffer[:K * columns].reshape(K, columns))  # (C*HH*WW, columns)
-        col2im_wide(dcols, grid, out=dplanes[start:stop])
+    dw = xp.zeros(w_row.shape, dtype=dtype)
+    dplanes = xp.zeros(planes.shape, dtype=dtype)
+    for images in grid.blocks(planes.itemsize):
+        cols = im2col_wide(planes[images], grid)  # (C*HH*WW, n*H_out*Wq), as in the forward
+        dout_wide = grid.widen(dout[images])  # (F, n*H_out*Wq), zero on the overhang
+        dw += dout_wide @ cols.T  # every window times its output's gradient
+        col2im_wide(w_row.T @ dout_wide, grid, out=dplanes[images])  # dcols folded back
     dx = from_phase_planes(dplanes, grid)
     # astype copies dx out of the padded planes
-    return (dx.astype(x.dtype), dw.astype(w.dtype, copy=False), db.astype(b.dtype, copy=False))
+    return (dx.astype(x.dtype), dw.reshape(w.shape).astype(w.dtype, copy=False),
+            db.astype(b.dtype, copy=False))
 
 
 # --------------------------------------------------------------------------------------------
-# Pooling: every window at once through sliding_windows, gradients back through add_windows
+# Pooling: one strided slice of the padded input per tap of the window
 # --------------------------------------------------------------------------------------------
-def _pool_windows(x: Any, pool_param: dict, layer: str, pad_value: float):
-    """Validate, pad with ``pad_value`` and return (window geometry, padded shape, windows
-    flattened to (N, C, H_out, W_out, pool_height*pool_width), a copy)."""
-    check_input_4d(x)
-    win = pool_window(x, pool_param, layer)
-    x_pad = pad_spatial(x, win.pad, pad_value)
-    N, C = x.shape[:2]
-    windows = sliding_windows(x_pad, win.size, win.stride).reshape(N, C, *win.out, -1)
-    return win, tuple(x_pad.shape), windows
+def _tap_views(a: Any, win: Window) -> Iterator[Any]:
+    """For each tap (i, j) in row-major order, the strided view of the padded array ``a``
+    (N, C, Hp, Wp) holding tap (i, j) of every window: shape (N, C, H_out, W_out)."""
+    for rows, cols in win.taps():
+        yield a[:, :, rows, cols]
 
 
 def max_pool_forward_fast(x: Any, pool_param: dict) -> tuple[Any, tuple]:
-    """Forward pass of max pooling, every window at once.
+    """Forward pass of max pooling: for every window, the max over its rows of the max over
+    its columns (pool_width strided slices, then pool_height).
 
     Inputs:
     - x: input, shape (N, C, H, W)
@@ -158,20 +128,30 @@ def max_pool_forward_fast(x: Any, pool_param: dict) -> tuple[Any, tuple]:
 
     Returns a tuple of:
     - out: shape (N, C, H_out, W_out), dtype of x
-    - cache: (x, pool_param, window geometry, padded shape, switches)
+    - cache: (x, pool_param, window geometry, out)
     """
-    win, padded_shape, windows = _pool_windows(x, pool_param, "max_pool_forward_fast",
-                                               float("-inf"))
+    check_input_4d(x)
+    win = pool_window(x, pool_param, "max_pool_forward_fast")
     xp = xp_of(x)
-    # the switch: which tap of each window won. argmax returns the FIRST maximum in row-major
-    # order, exactly like the naive layer, so ties are routed the same way.
-    switch = windows.argmax(axis=-1)  # (N, C, H_out, W_out)
-    out = xp.take_along_axis(windows, switch[..., None], axis=-1)[..., 0]
-    return out, (x, pool_param, win, padded_shape, switch)
+    x_pad = pad_spatial(x, win.pad, float("-inf"))
+    (sh, sw), (HH, WW), (Ho, Wo) = win.stride, win.size, win.out
+    # the max of a window is the max over its rows of the max over its columns: first every
+    # row's max under each window's WW columns, (N, C, Hp, W_out), then HH of those rows
+    row_max = x_pad[:, :, :, 0:sw * (Wo - 1) + 1:sw].copy()
+    for j in range(1, WW):
+        xp.maximum(row_max, x_pad[:, :, :, j:j + sw * (Wo - 1) + 1:sw], out=row_max)
+    out = row_max[:, :, 0:sh * (Ho - 1) + 1:sh].copy()
+    for i in range(1, HH):
+        xp.maximum(out, row_max[:, :, i:i + sh * (Ho - 1) + 1:sh], out=out)
+    return out, (x, pool_param, win, out)
 
 
 def max_pool_backward_fast(dout: Any, cache: tuple) -> Any:
-    """Backward pass of max pooling: each window's gradient goes to its switch.
+    """Backward pass of max pooling: each window's gradient goes to its first maximum.
+
+    The taps are visited in row-major order. Tap (i, j) is a window's switch where it equals
+    the window's maximum and no earlier tap did (``taken`` records the windows served), so a
+    tie goes to the first maximum, as in the reference layer.
 
     Inputs:
     - dout: upstream gradient, shape (N, C, H_out, W_out)
@@ -180,35 +160,58 @@ def max_pool_backward_fast(dout: Any, cache: tuple) -> Any:
     Returns:
     - dx: shape (N, C, H, W), dtype of x
     """
-    x, _, win, padded_shape, switch = cache
-    check_dout(dout, switch.shape)
+    x, _, win, out = cache
+    check_dout(dout, out.shape)
     xp = xp_of(x, dout)
-    taps = win.size[0] * win.size[1]
-    one_hot = xp.arange(taps) == switch[..., None]  # (N, C, H_out, W_out, taps)
-    dwindows = (one_hot * dout[..., None]).reshape(switch.shape + win.size)
-    dx_pad = add_windows(dwindows.astype(xp.result_type(x, dout), copy=False), padded_shape,
-                         win.stride)
-    return unpad_spatial(dx_pad, win.pad).astype(x.dtype)
+    x_pad = pad_spatial(x, win.pad, float("-inf"))
+    dtype = xp.result_type(x, dout)
+    # windows that tile (stride = window) cover every padded pixel exactly once; otherwise
+    # some pixels are shared by several windows, or reached by none (and get 0)
+    tiling = win.stride == win.size
+    dx_pad = (xp.empty if tiling else xp.zeros)(x_pad.shape, dtype=dtype)
+    taken = xp.zeros(out.shape, dtype=bool)  # windows whose switch has been found
+    for k, (tap, dx_tap) in enumerate(zip(_tap_views(x_pad, win), _tap_views(dx_pad, win))):
+        first = tap == out  # (N, C, H_out, W_out)
+        first &= ~taken
+        taken |= first
+        i, j = divmod(k, win.size[1])
+        if i < win.stride[0] and j < win.stride[1]:
+            # the first tap to reach these pixels (no earlier tap has i % stride_h, j %
+            # stride_w in common with it): its gradient is written, not added
+            xp.multiply(first, dout, out=dx_tap)
+        else:
+            dx_tap += first * dout  # += : overlapping windows share pixels
+    # without padding dx_pad is dx (no copy); with padding, dx is copied out of it
+    return xp.ascontiguousarray(unpad_spatial(dx_pad, win.pad), dtype=x.dtype)
 
 
 def avg_pool_forward_fast(x: Any, pool_param: dict) -> tuple[Any, tuple]:
-    """Forward pass of average pooling (padded zeros count in the mean, as in the naive
-    layer and PyTorch's default).
+    """Forward pass of average pooling: the sum of the tap slices over pool_height*pool_width
+    (padded zeros count in the mean, as in the naive layer and PyTorch's default).
 
     Inputs and outputs as :func:`max_pool_forward_fast`; the cache is
-    (x, pool_param, window geometry, padded shape, output shape).
+    (x, pool_param, window geometry).
     """
-    win, padded_shape, windows = _pool_windows(x, pool_param, "avg_pool_forward_fast", 0.0)
-    out = windows.mean(axis=-1).astype(x.dtype, copy=False)
-    return out, (x, pool_param, win, padded_shape, tuple(out.shape))
+    check_input_4d(x)
+    win = pool_window(x, pool_param, "avg_pool_forward_fast")
+    taps = _tap_views(pad_spatial(x, win.pad), win)
+    total = next(taps).astype(x.dtype, copy=True)
+    for tap in taps:
+        total += tap
+    out = total / x.dtype.type(win.size[0] * win.size[1])
+    return out, (x, pool_param, win)
 
 
 def avg_pool_backward_fast(dout: Any, cache: tuple) -> Any:
     """Backward pass of average pooling: ``dout / (pool_height*pool_width)`` to every tap of
     each window. Returns dx of shape (N, C, H, W), dtype of x."""
-    x, _, win, padded_shape, out_shape = cache
-    check_dout(dout, out_shape)
+    x, _, win = cache
+    N, C = x.shape[:2]
+    check_dout(dout, (N, C) + win.out)
     xp = xp_of(x, dout)
-    share = (dout / (win.size[0] * win.size[1])).astype(xp.result_type(x, dout), copy=False)
-    dwindows = xp.broadcast_to(share[..., None, None], out_shape + win.size)
-    return unpad_spatial(add_windows(dwindows, padded_shape, win.stride), win.pad).astype(x.dtype)
+    share = dout / (win.size[0] * win.size[1])
+    padded = (N, C, x.shape[2] + 2 * win.pad[0], x.shape[3] + 2 * win.pad[1])
+    dx_pad = xp.zeros(padded, dtype=xp.result_type(x, dout))
+    for dx_tap in _tap_views(dx_pad, win):
+        dx_tap += share
+    return unpad_spatial(dx_pad, win.pad).astype(x.dtype)

@@ -30,8 +30,11 @@ class ConvGeometryError(ValueError):
 
 
 def effective_filter_size(F: int, dilation: int = 1) -> int:
-    """How many input pixels a filter of size ``F`` spans with ``dilation`` (1 = contiguous)."""
-    return dilation * (F - 1) + 1
+    """How many input pixels a filter of size ``F`` spans with ``dilation`` (1 = contiguous):
+    ``D*(F - 1) + 1``, the dilated span of :func:`cs231n_lib.windows.dilated_span`."""
+    # imported here, not at the top: windows builds on this module's output-size rules
+    from .windows import dilated_span
+    return dilated_span(F, dilation)
 
 
 def _fraction_text(q: Fraction) -> str:

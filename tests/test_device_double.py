@@ -164,6 +164,50 @@ def test_pool_layers_run_on_the_device_double(dev, name, pool_param):
     assert_same_on_device((out, dx), (out_d, backward(dout_d, cache_d)))
 
 
+# The pools' fast paths by geometry, each on an input it fits: windows that tile (the gradient
+# written straight into dx), overlapping windows (strided adds), gaps between windows, padding.
+POOL_PATHS = [
+    ((2, 3, 8, 6), {"pool_height": 2, "pool_width": 2, "stride": 2}),
+    ((2, 3, 6, 8), {"pool_height": 2, "pool_width": 2, "stride": 2, "pad": 1}),
+    ((2, 3, 9, 7), {"pool_height": 3, "pool_width": 3, "stride": 2}),
+    ((2, 3, 8, 8), {"pool_height": 2, "pool_width": 2, "stride": 3}),
+]
+
+
+@pytest.mark.parametrize("x_shape,pool_param", POOL_PATHS)
+@pytest.mark.parametrize("name", [n for n in POOL_LAYERS if "fast" in n])
+def test_every_fast_pool_path_runs_on_the_device_double(dev, name, x_shape, pool_param):
+    forward, backward = POOL_LAYERS[name]
+    rng = np.random.default_rng(2)
+    x = np.maximum(rng.integers(-2, 3, x_shape), 0).astype(np.float32)  # ties, zeros most
+    out, cache = forward(x, pool_param)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dx = backward(dout, cache)
+
+    x_d, dout_d = to_dev(x, dout)
+    out_d, cache_d = forward(x_d, pool_param)
+    assert_same_on_device((out, dx), (out_d, backward(dout_d, cache_d)))
+
+
+def test_fast_conv_in_blocks_of_images_runs_on_the_device_double(dev, monkeypatch):
+    """Several blocks of images (one image each), as large batches run."""
+    from cs231n_lib import wide_layout
+    monkeypatch.setattr(wide_layout, "BLOCK_BYTES", 1)
+    forward, backward = CONV_LAYERS["fast"]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 2, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    conv_param = {"stride": (1, 2), "pad": 1}
+    out, cache = forward(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    grads = backward(dout, cache)
+
+    x_d, w_d, b_d, dout_d = to_dev(x, w, b, dout)
+    out_d, cache_d = forward(x_d, w_d, b_d, conv_param)
+    assert_same_on_device((out,) + grads, (out_d,) + backward(dout_d, cache_d))
+
+
 def test_fast_layers_refuse_host_and_device_arrays_mixed(dev):
     x = np.zeros((1, 1, 4, 4))
     (w_d,) = to_dev(np.zeros((1, 1, 3, 3)))

@@ -11,8 +11,9 @@ from cs231n_lib.fast_layers import (avg_pool_backward_fast, avg_pool_forward_fas
                                     max_pool_backward_fast, max_pool_forward_fast)
 from cs231n_lib.geometry import ConvGeometryError
 from cs231n_lib.gradient_check import check_layer_gradients, rel_error
-from cs231n_lib.im2col import (WideGrid, col2im, col2im_wide, from_phase_planes, im2col,
-                               im2col_wide, to_phase_planes)
+from cs231n_lib.im2col import col2im, im2col
+from cs231n_lib.wide_layout import (WideGrid, col2im_wide, from_phase_planes, im2col_wide,
+                                    to_phase_planes)
 from cs231n_lib.layers import (avg_pool_backward_naive, avg_pool_forward_naive,
                                conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
                                max_pool_forward_naive)
@@ -118,13 +119,14 @@ def test_conv_fast_matches_naive_on_named_geometries(name):
 
 
 @pytest.mark.parametrize("block_bytes", [1, 6000])
-def test_conv_fast_backward_in_blocks_of_images_matches_naive(monkeypatch, block_bytes):
-    """dx is computed a block of images at a time; one image per block, and blocks that do
-    not divide the batch, give the same gradients."""
-    from cs231n_lib import fast_layers
-    monkeypatch.setattr(fast_layers, "BLOCK_BYTES", block_bytes)
+def test_conv_fast_in_blocks_of_images_matches_naive(monkeypatch, block_bytes):
+    """The forward and backward passes work a block of images at a time; one image per
+    block, and blocks that do not divide the batch, give the same output and gradients."""
+    from cs231n_lib import wide_layout
+    monkeypatch.setattr(wide_layout, "BLOCK_BYTES", block_bytes)
     out_n, out_f, grads_n, grads_f = conv_both((5, 2, 6, 8), (3, 2, 3, 2),
                                                {"stride": (1, 2), "pad": 1}, seed=11)
+    assert rel_error(out_f, out_n) < TOL
     for g_n, g_f in zip(grads_n, grads_f):
         assert rel_error(g_f, g_n) < TOL
 
@@ -204,6 +206,34 @@ def test_max_pool_ties_are_routed_like_the_naive_layer(pool_param):
     np.testing.assert_array_equal(out_f, out_n)
     np.testing.assert_array_equal(max_pool_backward_fast(dout, cache_f),
                                   max_pool_backward_naive(dout, cache_n))
+
+
+@pytest.mark.parametrize("x_shape,pool_param", [
+    ((3, 4, 32, 32), {"pool_height": 2, "pool_width": 2, "stride": 2}),   # tiling, even
+    ((3, 4, 10, 14), {"pool_height": 2, "pool_width": 2, "stride": 2}),
+    ((3, 4, 33, 33), {"pool_height": 3, "pool_width": 3, "stride": 2}),   # overlapping, odd
+    ((3, 4, 15, 9), {"pool_height": 3, "pool_width": 3, "stride": 2}),
+    ((3, 4, 11, 11), {"pool_height": 2, "pool_width": 2, "stride": 3}),   # gaps: no tiling
+    ((3, 4, 9, 9), {"pool_height": 3, "pool_width": 3, "stride": 2, "pad": 1}),
+    ((3, 4, 6, 8), {"pool_height": 2, "pool_width": 2, "stride": 2, "pad": 1}),
+])
+def test_max_pool_fast_on_relu_activations_routes_like_the_naive_layer(x_shape, pool_param):
+    """After a ReLU many windows are all zeros: a tie between every tap, which must go to
+    the first one. float32, compared exactly (each pixel's gradient is one dout value, or a
+    sum of whole numbers)."""
+    rng = np.random.default_rng(8)
+    x = np.maximum(rng.standard_normal(x_shape), 0).astype(np.float32)
+    x[0, 0] = 0.0  # a whole depth slice of zeros
+    out_n, cache_n = max_pool_forward_naive(x, pool_param)
+    out_f, cache_f = max_pool_forward_fast(x, pool_param)
+    dout = rng.integers(1, 100, out_n.shape).astype(np.float32)
+    np.testing.assert_array_equal(out_f, out_n)
+    dx_n = max_pool_backward_naive(dout, cache_n)
+    dx_f = max_pool_backward_fast(dout, cache_f)
+    assert dx_f.dtype == np.float32 and dx_f.flags.c_contiguous
+    np.testing.assert_array_equal(dx_f, dx_n)
+    # every window sends its gradient to exactly one pixel
+    assert dx_f.sum() == dout.sum()
 
 
 def test_max_pool_tie_goes_to_the_first_maximum_in_row_major_order():

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp_of
-from ..windows import pad_spatial, unpad_spatial
-from ._checks import check_dout, check_filters, check_input_4d, check_vector, conv_window
+from ..windows import conv_window, pad_spatial, unpad_spatial
+from ._checks import check_dout, check_filters, check_input_4d, check_vector
 
 
 def conv_forward_naive(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tuple]:

@@ -21,8 +21,8 @@ from typing import Any
 
 from ..backend import xp_of
 from ..validate import check_float_array
-from ..windows import pad_spatial, unpad_spatial
-from ._checks import check_dout, check_input_4d, conv_window
+from ..windows import conv_window, pad_spatial, unpad_spatial
+from ._checks import check_dout, check_input_4d
 
 
 def locally_connected_forward(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tuple]:

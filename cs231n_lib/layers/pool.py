@@ -23,64 +23,16 @@ windows and its gradient is the sum of what each of them sends back.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ..backend import xp_of
-from ..windows import pad_spatial, unpad_spatial
-from ._checks import check_dout, check_input_4d, pool_window
-
-
-def _pool_forward(x: Any, pool_param: dict, layer: str, reduce: Callable, pad_value: float):
-    """The loop every pooling layer shares: ``reduce`` turns each window, flattened to
-    (N, C, pool_height*pool_width), into (N, C) numbers."""
-    check_input_4d(x)
-    win = pool_window(x, pool_param, layer)
-    xp = xp_of(x)
-    x_pad = pad_spatial(x, win.pad, pad_value)
-    N, C = x.shape[:2]
-    H_out, W_out = win.out
-    out = xp.zeros((N, C, H_out, W_out), dtype=x.dtype)
-    for i in range(H_out):
-        for j in range(W_out):
-            window = x_pad[:, :, win.rows(i), win.cols(j)].reshape(N, C, -1)
-            out[:, :, i, j] = reduce(xp, window)
-    return out, (x, pool_param, win, out, pad_value)
-
-
-def _pool_backward(dout: Any, cache: tuple, spread: Callable):
-    """The backward loop every pooling layer shares: ``spread(window, out_ij, dout_ij)``
-    says how output (i, j)'s gradient (N, C) divides over its window (N, C, HH*WW)."""
-    x, _, win, out, pad_value = cache
-    check_dout(dout, out.shape)
-    xp = xp_of(x, dout)
-    x_pad = pad_spatial(x, win.pad, pad_value)
-    dx_pad = xp.zeros(x_pad.shape, dtype=xp.result_type(x, dout))
-    N, C = x.shape[:2]
-    H_out, W_out = win.out
-    for i in range(H_out):
-        for j in range(W_out):
-            rows, cols = win.rows(i), win.cols(j)
-            window = x_pad[:, :, rows, cols].reshape(N, C, -1)
-            share = spread(xp, window, out[:, :, i, j], dout[:, :, i, j])
-            dx_pad[:, :, rows, cols] += share.reshape(N, C, *win.size)  # += : windows may overlap
-    # astype copies the gradient out of the padded buffer (unpad_spatial returns a view)
-    return unpad_spatial(dx_pad, win.pad).astype(x.dtype)
+from ..windows import pad_spatial, pool_window, unpad_spatial
+from ._checks import check_dout, check_input_4d
 
 
 # --------------------------------------------------------------------------------------------
 # Max pooling
 # --------------------------------------------------------------------------------------------
-def _max(xp, window):
-    return window.max(axis=-1)
-
-
-def _max_spread(xp, window, out_ij, dout_ij):
-    # the switch: index of the first maximum of each flattened window, as a one-hot mask
-    switch = window.argmax(axis=-1)
-    one_hot = xp.arange(window.shape[-1]) == switch[..., None]
-    return one_hot * dout_ij[..., None]
-
-
 def max_pool_forward_naive(x: Any, pool_param: dict) -> tuple[Any, tuple]:
     """Forward pass of max pooling.
 
@@ -91,9 +43,19 @@ def max_pool_forward_naive(x: Any, pool_param: dict) -> tuple[Any, tuple]:
 
     Returns a tuple of:
     - out: shape (N, C, H_out, W_out), H_out = (H + 2*pad - pool_height)/stride + 1
-    - cache: (x, pool_param, window geometry, out, padding value)
+    - cache: (x, pool_param, window geometry)
     """
-    return _pool_forward(x, pool_param, "max_pool_forward_naive", _max, float("-inf"))
+    check_input_4d(x)
+    win = pool_window(x, pool_param, "max_pool_forward_naive")
+    xp = xp_of(x)
+    x_pad = pad_spatial(x, win.pad, float("-inf"))
+    N, C = x.shape[:2]
+    out = xp.zeros((N, C) + win.out, dtype=x.dtype)
+    for i in range(win.out[0]):
+        for j in range(win.out[1]):
+            window = x_pad[:, :, win.rows(i), win.cols(j)]  # (N, C, pool_height, pool_width)
+            out[:, :, i, j] = window.max(axis=(2, 3))
+    return out, (x, pool_param, win)
 
 
 def max_pool_backward_naive(dout: Any, cache: tuple) -> Any:
@@ -106,58 +68,99 @@ def max_pool_backward_naive(dout: Any, cache: tuple) -> Any:
     Returns:
     - dx: shape (N, C, H, W)
     """
-    return _pool_backward(dout, cache, _max_spread)
+    x, _, win = cache
+    N, C = x.shape[:2]
+    check_dout(dout, (N, C) + win.out)
+    xp = xp_of(x, dout)
+    x_pad = pad_spatial(x, win.pad, float("-inf"))
+    dx_pad = xp.zeros(x_pad.shape, dtype=xp.result_type(x, dout))
+    taps = win.size[0] * win.size[1]
+    for i in range(win.out[0]):
+        for j in range(win.out[1]):
+            rows, cols = win.rows(i), win.cols(j)
+            window = x_pad[:, :, rows, cols].reshape(N, C, taps)
+            # the switch: the first maximum of the flattened window, as a one-hot mask
+            switch = window.argmax(axis=2)  # (N, C)
+            one_hot = xp.arange(taps) == switch[:, :, None]  # (N, C, taps)
+            share = one_hot * dout[:, :, i, j, None]
+            dx_pad[:, :, rows, cols] += share.reshape(N, C, *win.size)  # += : windows overlap
+    # astype copies the gradient out of the padded buffer (unpad_spatial returns a view)
+    return unpad_spatial(dx_pad, win.pad).astype(x.dtype)
 
 
 # --------------------------------------------------------------------------------------------
 # Average pooling
 # --------------------------------------------------------------------------------------------
-def _mean(xp, window):
-    return window.mean(axis=-1)
-
-
-def _mean_spread(xp, window, out_ij, dout_ij):
-    # every position contributed 1/K of the mean, so it gets 1/K of the gradient
-    return xp.broadcast_to(dout_ij[..., None] / window.shape[-1], window.shape)
-
-
 def avg_pool_forward_naive(x: Any, pool_param: dict) -> tuple[Any, tuple]:
     """Forward pass of average pooling (padded zeros count in the mean).
 
     Inputs and outputs as :func:`max_pool_forward_naive`.
     """
-    return _pool_forward(x, pool_param, "avg_pool_forward_naive", _mean, 0.0)
+    check_input_4d(x)
+    win = pool_window(x, pool_param, "avg_pool_forward_naive")
+    xp = xp_of(x)
+    x_pad = pad_spatial(x, win.pad)
+    N, C = x.shape[:2]
+    out = xp.zeros((N, C) + win.out, dtype=x.dtype)
+    for i in range(win.out[0]):
+        for j in range(win.out[1]):
+            out[:, :, i, j] = x_pad[:, :, win.rows(i), win.cols(j)].mean(axis=(2, 3))
+    return out, (x, pool_param, win)
 
 
 def avg_pool_backward_naive(dout: Any, cache: tuple) -> Any:
     """Backward pass of average pooling: ``dout / (pool_height*pool_width)`` to every
     position of each window. Returns dx of shape (N, C, H, W)."""
-    return _pool_backward(dout, cache, _mean_spread)
+    x, _, win = cache
+    N, C = x.shape[:2]
+    check_dout(dout, (N, C) + win.out)
+    xp = xp_of(x, dout)
+    Hp, Wp = x.shape[2] + 2 * win.pad[0], x.shape[3] + 2 * win.pad[1]
+    dx_pad = xp.zeros((N, C, Hp, Wp), dtype=xp.result_type(x, dout))
+    taps = win.size[0] * win.size[1]
+    for i in range(win.out[0]):
+        for j in range(win.out[1]):
+            # every position contributed 1/taps of the mean, so it gets 1/taps of the gradient
+            dx_pad[:, :, win.rows(i), win.cols(j)] += dout[:, :, i, j, None, None] / taps
+    return unpad_spatial(dx_pad, win.pad).astype(x.dtype)
 
 
 # --------------------------------------------------------------------------------------------
 # L2-norm pooling
 # --------------------------------------------------------------------------------------------
-def _l2(xp, window):
-    return xp.sqrt((window * window).sum(axis=-1))
-
-
-def _l2_spread(xp, window, out_ij, dout_ij):
-    # d sqrt(sum x^2) / dx = x / out. Where out == 0 the whole window is 0, so dividing it by 1
-    # instead gives exactly the 0 gradient we define for that case (and no 0/0 = NaN).
-    safe = xp.where(out_ij == 0, 1, out_ij)
-    return window / safe[..., None] * dout_ij[..., None]
-
-
 def l2_pool_forward_naive(x: Any, pool_param: dict) -> tuple[Any, tuple]:
     """Forward pass of L2-norm pooling: ``sqrt(sum of squares)`` of each window.
 
-    Inputs and outputs as :func:`max_pool_forward_naive`.
+    Inputs and outputs as :func:`max_pool_forward_naive`; the cache also holds ``out``.
     """
-    return _pool_forward(x, pool_param, "l2_pool_forward_naive", _l2, 0.0)
+    check_input_4d(x)
+    win = pool_window(x, pool_param, "l2_pool_forward_naive")
+    xp = xp_of(x)
+    x_pad = pad_spatial(x, win.pad)
+    N, C = x.shape[:2]
+    out = xp.zeros((N, C) + win.out, dtype=x.dtype)
+    for i in range(win.out[0]):
+        for j in range(win.out[1]):
+            window = x_pad[:, :, win.rows(i), win.cols(j)]
+            out[:, :, i, j] = xp.sqrt((window * window).sum(axis=(2, 3)))
+    return out, (x, pool_param, win, out)
 
 
 def l2_pool_backward_naive(dout: Any, cache: tuple) -> Any:
     """Backward pass of L2-norm pooling: ``dout * x / out`` over each window, 0 for windows
     of zeros (where out = 0). Returns dx of shape (N, C, H, W)."""
-    return _pool_backward(dout, cache, _l2_spread)
+    x, _, win, out = cache
+    N, C = x.shape[:2]
+    check_dout(dout, out.shape)
+    xp = xp_of(x, dout)
+    x_pad = pad_spatial(x, win.pad)
+    dx_pad = xp.zeros(x_pad.shape, dtype=xp.result_type(x, dout))
+    # d sqrt(sum x^2) / dx = x / out. Where out == 0 the whole window is 0, so dividing it by 1
+    # instead gives exactly the 0 gradient we define for that case (and no 0/0 = NaN).
+    safe = xp.where(out == 0, 1, out)
+    for i in range(win.out[0]):
+        for j in range(win.out[1]):
+            rows, cols = win.rows(i), win.cols(j)
+            slope = x_pad[:, :, rows, cols] / safe[:, :, i, j, None, None]  # d out_ij / d window
+            dx_pad[:, :, rows, cols] += slope * dout[:, :, i, j, None, None]
+    return unpad_spatial(dx_pad, win.pad).astype(x.dtype)

@@ -20,7 +20,7 @@ import ipywidgets as widgets
 from ..backend import np, to_host
 from ..layers import conv_forward_naive
 from ..validate import check_float_array, check_int
-from ..windows import pad_spatial
+from ..windows import conv_window, pad_spatial
 from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, Drawing, Html, LiveView, escape, host,
                      int_slider, play_button, table_html)
 
@@ -86,8 +86,8 @@ def compute_conv_step(x: Any, w: Any, b: Any, conv_param: dict, step: int = 0) -
     if x.shape[0] != 1:
         raise ValueError(f"x must hold one input volume, got a batch of {x.shape[0]} "
                          f"(shape {tuple(x.shape)})")
-    out, cache = conv_forward_naive(x, w, b, conv_param)
-    win = cache[-1]  # the layer's window geometry: stride, pad, dilation, output size
+    out, _ = conv_forward_naive(x, w, b, conv_param)  # the layer's numbers, and its errors
+    win = conv_window(x, w.shape[2], w.shape[3], conv_param, "compute_conv_step")
     K, (H_out, W_out) = w.shape[0], win.out
     n_steps = K * H_out * W_out
     step = check_int(step, "step", 0)

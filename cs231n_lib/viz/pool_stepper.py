@@ -35,9 +35,8 @@ from ..backend import np, to_host, xp_of
 from ..fast_layers import conv_forward_fast
 from ..geometry import pool_output_size
 from ..layers import avg_pool_forward_naive, l2_pool_forward_naive, max_pool_forward_naive
-from ..layers._checks import pool_window
 from ..validate import check_float_array, check_int
-from ..windows import pad_spatial, unpad_spatial
+from ..windows import pad_spatial, pool_window, unpad_spatial
 from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, Drawing, Html, LiveView, escape, host,
                      int_slider, play_button, table_html)
 

@@ -24,6 +24,7 @@ from ..backend import np
 from ..geometry import (ConvGeometryError, ReceptiveField, conv_output_size,
                         receptive_fields)
 from ..validate import check_int
+from ..windows import add_windows, unpad_spatial
 from .common import (COUNT_CMAP, FONT, PALETTE, Drawing, Html, LiveView, as_rgb8, colorize, escape,
                      hex_rgb, host, img_html, int_slider, new_figure)
 
@@ -175,16 +176,15 @@ class ReceptiveFieldView:
 def _back_project(counts: Any, layer: dict[str, int], n_in: tuple[int, int]) -> Any:
     """Path counts at a layer's input from path counts at its output: every output neuron
     hands its count to each of its ``F x F`` taps (the transpose of the convolution with an
-    all-ones filter). Taps that land in the zero padding are dropped.
+    all-ones filter, :func:`cs231n_lib.windows.add_windows`). Taps that land in the zero
+    padding are dropped.
 
     Inputs: counts (h_out, w_out); n_in: (h_in, w_in). Returns (h_in, w_in)."""
     F, S, P, D = layer["F"], layer["S"], layer["P"], layer["dilation"]
     h, w = counts.shape
-    padded = np.zeros((n_in[0] + 2 * P, n_in[1] + 2 * P), dtype=counts.dtype)
-    for u in range(F):
-        for v in range(F):
-            padded[u * D:u * D + S * (h - 1) + 1:S, v * D:v * D + S * (w - 1) + 1:S] += counts
-    return padded[P:P + n_in[0], P:P + n_in[1]]
+    every_tap = np.broadcast_to(counts[:, :, None, None], (h, w, F, F))  # (h, w, F, F), a view
+    padded = add_windows(every_tap, (n_in[0] + 2 * P, n_in[1] + 2 * P), (S, S), (D, D))
+    return unpad_spatial(padded, (P, P))
 
 
 def _paths(layers: Sequence[dict[str, int]], inputs: Sequence[tuple[int, int]],
