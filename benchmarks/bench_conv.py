@@ -26,7 +26,6 @@ library versions.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import math
@@ -34,7 +33,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import harness  # benchmarks/ is on sys.path when run as a script
@@ -82,16 +80,8 @@ def numpy_case_arrays(case: tuple, batch: int | None = None) -> tuple:
 def best_of(step, reps: int, sync=lambda: None) -> dict:
     """Run ``step`` twice untimed (warm-up), then ``reps`` times; best, median and every
     time, in ms."""
-    for _ in range(2):
-        step()
-    sync()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return {"best": min(times), "median": sorted(times)[len(times) // 2], "times": times}
+    times = harness.time_ms(step, reps, warmup=2, sync=sync)
+    return {"best": min(times), "median": harness.median(times), "times": times}
 
 
 def worker_ours(reps: int, gpu: bool) -> dict:
@@ -376,9 +366,7 @@ def report(cpu: dict, cpu_native: dict | None, naive: dict, memory: dict, gpu: d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
-    parser.add_argument("--reps", type=int, default=10, help="timed repetitions per process")
+    parser = harness.arguments(__doc__, rounds=3, reps=10)
     parser.add_argument("--naive-batch", type=int, default=CASES[0][1],
                         help="batch for the naive conv (default: the full batch)")
     parser.add_argument("--gpu", action="store_true", help="also time CuPy vs cuDNN (required)")
@@ -386,10 +374,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--native-blas", action="store_true",
                         help="kept for old command lines: OPENBLAS_CORETYPE is now always "
                              "removed from the workers")
-    parser.add_argument("--write", metavar="PATH", help="write the markdown report there")
-    parser.add_argument("--max-load", type=float, default=0.6,
-                        help="wait until the 1-minute load average is below this (default 0.6)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:  # inside a measuring process

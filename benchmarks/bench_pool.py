@@ -12,7 +12,6 @@ in its own process, alternating, medians over every timed repetition.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import sys
@@ -83,21 +82,12 @@ def report(res: dict, info: dict, args) -> str:
         lines.append(f"| {name} | {mo:.2f} | {mt:.2f} | {mo / mt:.2f}x |")
     met = "met" if max(ratios) <= BAR else "not met"
     lines += ["", f"Bar: every case within {BAR}x PyTorch: **{met}**.", ""]
-    lines += harness.machine_lines(info)
-    lines += [f"- {args.rounds} rounds, each side in its own process, alternating; {args.reps} "
-              f"timed repetitions per case and process after 3 warm-up ones; 1-minute load "
-              f"average before the first round: {info['load']:.2f}", ""]
+    lines += harness.method_lines(args, info, 'repetitions per case')
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--reps", type=int, default=30)
-    parser.add_argument("--write", metavar="PATH")
-    parser.add_argument("--max-load", type=float, default=0.6,
-                        help="wait until the 1-minute load average is below this (default 0.6)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser = harness.arguments(__doc__)
     args = parser.parse_args(argv)
     if args.worker:
         fn = {"ours": worker_ours, "torch": worker_torch}[args.worker]

@@ -22,7 +22,6 @@ maximum resident set.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import sys
@@ -144,22 +143,13 @@ def report(res: dict, memory: dict, info: dict, args) -> str:
         f"(everything NumPy allocated during the step); maximum resident set of the process "
         f"{memory['maxrss_kib'] / 1024:.0f} MiB.", "",
     ]
-    lines += harness.machine_lines(info)
-    lines += [f"- {args.rounds} rounds, each side in its own process, alternating; "
-              f"{args.reps} timed steps per process after 3 warm-up steps; 1-minute load "
-              f"average before the first round: {info['load']:.2f}", ""]
+    lines += harness.method_lines(args, info, 'steps')
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--reps", type=int, default=30)
-    parser.add_argument("--write", metavar="PATH")
+    parser = harness.arguments(__doc__)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--max-load", type=float, default=0.6,
-                        help="wait until the 1-minute load average is below this (default 0.6)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         res = {"ours": lambda: worker_ours(args.reps), "torch": lambda: worker_torch(args.reps),

@@ -11,6 +11,8 @@ Nothing here imports NumPy or PyTorch: the driver stays free of both thread pool
 """
 from __future__ import annotations
 
+import argparse
+
 import json
 import os
 import platform
@@ -123,3 +125,24 @@ def machine_lines(info: dict) -> list[str]:
             f"- OPENBLAS_CORETYPE in the environment: {info['OPENBLAS_CORETYPE']}; removed from "
             f"every worker's environment (OpenBLAS chooses its own kernels); OMP_NUM_THREADS="
             f"{info['OMP_NUM_THREADS']}, OPENBLAS_NUM_THREADS={info['OPENBLAS_NUM_THREADS']}"]
+
+
+def arguments(doc: str, rounds: int = 5, reps: int = 30) -> argparse.ArgumentParser:
+    """The options every benchmark of this folder takes (rounds, repetitions, where to write,
+    the load to wait for, and the hidden --worker of the processes it starts)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=rounds, help=f"alternating rounds (default {rounds})")
+    parser.add_argument("--reps", type=int, default=reps, help="timed repetitions per process")
+    parser.add_argument("--write", metavar="PATH", help="write the markdown report there")
+    parser.add_argument("--max-load", type=float, default=0.6,
+                        help="wait until the 1-minute load average is below this (default 0.6)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    return parser
+
+
+def method_lines(args, info: dict, what: str) -> list[str]:
+    """The report's account of how it was measured: the machine, then the rounds."""
+    return machine_lines(info) + [
+        f"- {args.rounds} rounds, each side in its own process, alternating; {args.reps} timed "
+        f"{what} per process after 3 warm-up ones; 1-minute load average before the first round: "
+        f"{info['load']:.2f}", ""]

@@ -27,9 +27,6 @@ from matplotlib.figure import Figure
 from PIL import Image  # Pillow comes with matplotlib
 
 from ..backend import np
-# backend.to_host under its old name, for the visualizers that still import it from here
-# (receptive_field, conv_stepper, pool_stepper); everything else imports to_host itself
-from ..backend import to_host as host  # noqa: F401
 from ..geometry import conv_output_size
 
 __all__ = [

@@ -21,7 +21,7 @@ from ..backend import np, to_host
 from ..layers import conv_forward_naive
 from ..validate import check_float_array, check_int
 from ..windows import conv_window, pad_spatial
-from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, Drawing, Html, LiveView, escape, host,
+from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, Drawing, Html, LiveView, escape,
                      int_slider, play_button, table_html)
 
 __all__ = ["ConvStep", "demo_volume", "compute_conv_step", "render_conv_step", "conv_stepper_widget"]
@@ -199,7 +199,7 @@ def _arithmetic(s: ConvStep, window: Any, w: Any, sums: Any, b: Any) -> str:
 def render_conv_step(s: ConvStep) -> Html:
     """HTML: input depth slices with the window, the K filters and biases, the output being
     written, and the sum that gives the highlighted output number."""
-    x_pad, w, b, out, window, sums = host((s.x_pad, s.w, s.b, s.out, s.window, s.channel_sums))
+    x_pad, w, b, out, window, sums = to_host((s.x_pad, s.w, s.b, s.out, s.window, s.channel_sums))
     C, K = x_pad.shape[0], w.shape[0]
     H_out, W_out = out.shape[1:]
 

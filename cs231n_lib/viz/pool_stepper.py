@@ -37,7 +37,7 @@ from ..geometry import pool_output_size
 from ..layers import avg_pool_forward_naive, l2_pool_forward_naive, max_pool_forward_naive
 from ..validate import check_float_array, check_int
 from ..windows import pad_spatial, pool_window, unpad_spatial
-from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, Drawing, Html, LiveView, escape, host,
+from .common import (FONT, HIGHLIGHT_CSS, MONO, PALETTE, Drawing, Html, LiveView, escape,
                      int_slider, play_button, table_html)
 
 __all__ = ["KINDS", "PoolStep", "demo_plane", "photo_plane", "upstream_gradient",
@@ -416,7 +416,7 @@ def render_pool_step(s: PoolStep) -> Html:
     """HTML: what this output position computes (and, backward, sends back), then the input
     with the window (orange) and the switch (red), the output written so far, and in
     backward mode the upstream gradient and the input gradient filled so far."""
-    x_pad, out, window = host((s.x_pad, s.out, s.window))
+    x_pad, out, window = to_host((s.x_pad, s.out, s.window))
     whole = bool(np.all(np.isin(x_pad[np.isfinite(x_pad)], np.arange(-99, 100))))
     cell_px = 26 if whole else 36
     lines = [f"{NAMES[s.kind]} {s.window.shape[0]}x{s.window.shape[1]}, "
@@ -426,7 +426,7 @@ def render_pool_step(s: PoolStep) -> Html:
              _written_grid(out, s, f"out {out.shape[0]}x{out.shape[1]}",
                            PALETTE["output_light"], cell_px)]
     if s.backward:
-        dout, dx = host((s.dout, s.dx))
+        dout, dx = to_host((s.dout, s.dx))
         lines += _routing(s, window, dout, dx)
         parts += [_written_grid(dout, s, "dout (upstream)", PALETTE["highlight_light"], cell_px,
                                 show_all=True),

@@ -20,13 +20,13 @@ from typing import Any, Sequence
 
 import ipywidgets as widgets
 
-from ..backend import np
+from ..backend import np, to_host
 from ..geometry import (ConvGeometryError, ReceptiveField, conv_output_size,
                         receptive_fields)
 from ..validate import check_int
 from ..windows import add_windows, unpad_spatial
 from .common import (COUNT_CMAP, FONT, PALETTE, Drawing, Html, LiveView, as_rgb8, colorize, escape,
-                     hex_rgb, host, img_html, int_slider, new_figure)
+                     hex_rgb, img_html, int_slider, new_figure)
 
 __all__ = [
     "PRESETS", "parse_layers", "format_layers", "padding_note", "fitting_image_size",
@@ -347,7 +347,7 @@ def render_receptive_field(view: ReceptiveFieldView, image: Any) -> Html:
     """Three panels: the image with one box per depth (what one neuron after layer 1, 2, ...
     sees); a close-up with the top neuron's path counts laid over the pixels; the counts along
     the row through the centre of its field. HTML with inline pictures (fast to redraw)."""
-    rgb = as_rgb8(host(image))
+    rgb = as_rgb8(to_host(image))
     H, W = view.image_size
     colours = [_LAYER_COLOURS[l % len(_LAYER_COLOURS)] for l in range(len(view.layers))]
 
