@@ -233,15 +233,7 @@ def gpu_present() -> bool:
 def machine() -> dict:
     import numpy as np
 
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+    info = {"cpu": harness.cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__}
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]

@@ -97,16 +97,20 @@ def pooled(results: list[dict], name: str) -> list[float]:
     return [t for res in results for t in res[name]]
 
 
-def machine(blas_var: str) -> dict:
-    """CPU model and count (as lscpu and nproc give them), Python, and the BLAS variable."""
-    model = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name, as lscpu gives it."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine(blas_var: str) -> dict:
+    """CPU model and count (as lscpu and nproc give them), Python, and the BLAS variable."""
+    model = cpu_model()
     versions = subprocess.run(
         [sys.executable, "-c", "import numpy, torch; print(numpy.__version__, torch.__version__,"
          " torch.get_num_threads())"], capture_output=True, text=True).stdout.split()

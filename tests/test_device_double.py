@@ -152,13 +152,16 @@ def test_conv_layers_run_on_the_device_double(dev, name, conv_param, dtype):
 @pytest.mark.parametrize("pool_param", POOL_PARAMS)
 @pytest.mark.parametrize("name", POOL_LAYERS)
 def test_pool_layers_run_on_the_device_double(dev, name, pool_param):
-    forward, backward = POOL_LAYERS[name]
     rng = np.random.default_rng(1)
-    x = rng.integers(0, 4, (2, 3, 9, 8)).astype(np.float32)  # ties, too
+    _pool_on_host_and_device(name, rng.integers(0, 4, (2, 3, 9, 8)).astype(np.float32), pool_param, rng)  # ties, too
+
+
+def _pool_on_host_and_device(name, x, pool_param, rng):
+    """The pool's forward and backward on NumPy and on the device double agree."""
+    forward, backward = POOL_LAYERS[name]
     out, cache = forward(x, pool_param)
     dout = rng.standard_normal(out.shape).astype(np.float32)
     dx = backward(dout, cache)
-
     x_d, dout_d = to_dev(x, dout)
     out_d, cache_d = forward(x_d, pool_param)
     assert_same_on_device((out, dx), (out_d, backward(dout_d, cache_d)))
@@ -177,16 +180,9 @@ POOL_PATHS = [
 @pytest.mark.parametrize("x_shape,pool_param", POOL_PATHS)
 @pytest.mark.parametrize("name", [n for n in POOL_LAYERS if "fast" in n])
 def test_every_fast_pool_path_runs_on_the_device_double(dev, name, x_shape, pool_param):
-    forward, backward = POOL_LAYERS[name]
     rng = np.random.default_rng(2)
     x = np.maximum(rng.integers(-2, 3, x_shape), 0).astype(np.float32)  # ties, zeros most
-    out, cache = forward(x, pool_param)
-    dout = rng.standard_normal(out.shape).astype(np.float32)
-    dx = backward(dout, cache)
-
-    x_d, dout_d = to_dev(x, dout)
-    out_d, cache_d = forward(x_d, pool_param)
-    assert_same_on_device((out, dx), (out_d, backward(dout_d, cache_d)))
+    _pool_on_host_and_device(name, x, pool_param, rng)
 
 
 def test_fast_conv_in_blocks_of_images_runs_on_the_device_double(dev, monkeypatch):
