@@ -55,7 +55,7 @@ def fixture_class(work: Path, students: int) -> tuple[Path, Path, str]:
 
 def real_class(work: Path, source: Path, notebook: str, students: int) -> tuple[Path, Path, str]:
     src = work / "src"
-    src.mkdir()
+    src.mkdir(parents=True)
     (src / notebook).write_bytes((source / notebook).read_bytes())
     release(src, work / "rel")
     subs = work / "subs"
