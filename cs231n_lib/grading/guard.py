@@ -373,14 +373,20 @@ def enter_test(nonce: str, bindings=(), forbidden=()) -> None:
         sys.settrace(_trace)
 
 
+def _token(nonce: str, text: str) -> None:
+    """Print a line for the grader on the notebook's real stdout, even if the test redirected
+    ``sys.stdout``."""
+    stream = _snapshot.sys["stdout"] if _snapshot is not None else sys.stdout
+    stream.write(f"{TOKEN_PREFIX}{nonce}:{text}\n")
+
+
 def mark(nonce: str, text: str) -> None:
     """Print a completion token (instrumented tests call this) on the notebook's real stdout,
     even if the test redirected ``sys.stdout``. The first, "start", tells which file the test
     cell runs as (its frames are the test's own, not the student's)."""
     if text.endswith(":start"):
         _test.test_file = sys._getframe(1).f_code.co_filename
-    stream = _snapshot.sys["stdout"] if _snapshot is not None else sys.stdout
-    stream.write(f"{TOKEN_PREFIX}{nonce}:{text}\n")
+    _token(nonce, text)
 
 
 def leave_test(nonce: str = "") -> None:
@@ -418,5 +424,4 @@ def leave_test(nonce: str = "") -> None:
             lines = entry[2] if len(entry) > 2 else ()
             if any(nonce in line for line in lines):
                 del linecache.cache[filename]
-        stream = _snapshot.sys["stdout"] if _snapshot is not None else sys.stdout
-        stream.write(f"{TOKEN_PREFIX}{nonce}:left:{';'.join(found)}\n")
+        _token(nonce, f"left:{';'.join(found)}")
