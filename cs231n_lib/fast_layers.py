@@ -60,7 +60,7 @@ def conv_forward_fast(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[Any, tu
     win = conv_window(x, HH, WW, conv_param, "conv_forward_fast")
     xp = xp_of(x, w, b)
     dtype = xp.result_type(x, w, b)
-    grid = WideGrid(tuple(x.shape), win.size, win.stride, win.pad, win.dilation, win.out)
+    grid = WideGrid(tuple(x.shape), win)
 
     planes = to_phase_planes(x, grid, dtype)  # the padded input, split by the stride
     w_row = w.reshape(F, -1).astype(dtype, copy=False)  # (F, C*HH*WW)

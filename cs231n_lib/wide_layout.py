@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .backend import xp_of
+from .windows import Pair, Window
 
 __all__ = ["WideGrid", "to_phase_planes", "from_phase_planes", "im2col_wide", "col2im_wide"]
-
-Pair = tuple[int, int]
 
 BLOCK_BYTES = 4 << 20  # one block's unfolded matrix: about the size of the cores' L2 caches
 
@@ -53,38 +52,34 @@ class WideGrid:
     what the spare row is for.
     """
     x_shape: tuple[int, int, int, int]
-    size: Pair
-    stride: Pair
-    pad: Pair
-    dilation: Pair
-    out: Pair
+    window: Window          # the layer's geometry: size, stride, pad, dilation, out
 
     @property
     def plane(self) -> Pair:
         """(Hq, Wq): the size of one phase plane, spare row included."""
-        Hp = self.x_shape[2] + 2 * self.pad[0]
-        Wp = self.x_shape[3] + 2 * self.pad[1]
+        Hp = self.x_shape[2] + 2 * self.window.pad[0]
+        Wp = self.x_shape[3] + 2 * self.window.pad[1]
         ceil = lambda a, b: -(-a // b)  # noqa: E731  (integer division rounding up)
-        return ceil(Hp, self.stride[0]) + 1, ceil(Wp, self.stride[1])
+        return ceil(Hp, self.window.stride[0]) + 1, ceil(Wp, self.window.stride[1])
 
     @property
     def length(self) -> int:
         """Columns per image in the wide layout: ``L = H_out * Wq``."""
-        return self.out[0] * self.plane[1]
+        return self.window.out[0] * self.plane[1]
 
     @property
     def rows(self) -> int:
         """Rows of the unfolded matrix: ``K = C*HH*WW``, one per (channel, tap)."""
-        return self.x_shape[1] * self.size[0] * self.size[1]
+        return self.x_shape[1] * self.window.size[0] * self.window.size[1]
 
     def taps(self) -> Iterator[tuple[int, int, int, int]]:
         """(i, j, phase, offset) for every tap, in row-major (i, j) order."""
         Wq = self.plane[1]
-        for i in range(self.size[0]):
-            qi, a = divmod(i * self.dilation[0], self.stride[0])
-            for j in range(self.size[1]):
-                qj, b = divmod(j * self.dilation[1], self.stride[1])
-                yield i, j, a * self.stride[1] + b, qi * Wq + qj
+        for i in range(self.window.size[0]):
+            qi, a = divmod(i * self.window.dilation[0], self.window.stride[0])
+            for j in range(self.window.size[1]):
+                qj, b = divmod(j * self.window.dilation[1], self.window.stride[1])
+                yield i, j, a * self.window.stride[1] + b, qi * Wq + qj
 
     def blocks(self, itemsize: int) -> Iterator[slice]:
         """Consecutive blocks of images whose unfolded matrix (``K x n*L`` numbers of
@@ -97,7 +92,7 @@ class WideGrid:
     def drop_overhang(self, wide: Any) -> Any:
         """A view of the real outputs: (F, n*H_out*Wq) -> (F, n, H_out, W_out)."""
         F, n = wide.shape[0], wide.shape[1] // self.length
-        return wide.reshape(F, n, self.out[0], self.plane[1])[..., :self.out[1]]
+        return wide.reshape(F, n, self.window.out[0], self.plane[1])[..., :self.window.out[1]]
 
     def widen(self, dout: Any) -> Any:
         """``dout`` of a block (n, F, H_out, W_out) in the wide layout (F, n*H_out*Wq), with
@@ -120,7 +115,7 @@ def to_phase_planes(x: Any, grid: WideGrid, dtype: Any = None) -> Any:
     """
     xp = xp_of(x)
     N, C, H, W = x.shape
-    (sh, sw), (ph, pw), (Hq, Wq) = grid.stride, grid.pad, grid.plane
+    (sh, sw), (ph, pw), (Hq, Wq) = grid.window.stride, grid.window.pad, grid.plane
     padded = xp.zeros((N, C, Hq * sh, Wq * sw), dtype=x.dtype if dtype is None else dtype)
     padded[:, :, ph:ph + H, pw:pw + W] = x
     # pixel (sh*y + a, sw*x + b) -> plane (a, b), position (y, x); with stride 1 this
@@ -133,7 +128,7 @@ def from_phase_planes(dplanes: Any, grid: WideGrid) -> Any:
     """The inverse of :func:`to_phase_planes`: put the planes back together and crop the
     padding. Returns shape (N, C, H, W) (a view into a new array)."""
     N, C, H, W = grid.x_shape
-    (sh, sw), (ph, pw), (Hq, Wq) = grid.stride, grid.pad, grid.plane
+    (sh, sw), (ph, pw), (Hq, Wq) = grid.window.stride, grid.window.pad, grid.plane
     padded = dplanes.reshape(N, C, sh, sw, Hq, Wq).transpose(0, 1, 4, 2, 5, 3)
     return padded.reshape(N, C, Hq * sh, Wq * sw)[:, :, ph:ph + H, pw:pw + W]
 
@@ -151,7 +146,7 @@ def im2col_wide(planes: Any, grid: WideGrid) -> Any:
     """
     xp = xp_of(planes)
     n, C = planes.shape[:2]
-    (HH, WW), L = grid.size, grid.length
+    (HH, WW), L = grid.window.size, grid.length
     cols = xp.empty((C, HH, WW, n, L), dtype=planes.dtype)
     by_channel = planes.transpose(1, 0, 2, 3)  # (C, n, phases, Hq*Wq), a view
     for i, j, phase, offset in grid.taps():
@@ -174,11 +169,11 @@ def col2im_wide(dcols: Any, grid: WideGrid, out: Any = None) -> Any:
     """
     xp = xp_of(dcols)
     C = grid.x_shape[1]
-    (HH, WW), L = grid.size, grid.length
+    (HH, WW), L = grid.window.size, grid.length
     n = dcols.shape[1] // L
     if out is None:
         Hq, Wq = grid.plane
-        out = xp.zeros((n, C, grid.stride[0] * grid.stride[1], Hq * Wq), dtype=dcols.dtype)
+        out = xp.zeros((n, C, grid.window.stride[0] * grid.window.stride[1], Hq * Wq), dtype=dcols.dtype)
     by_channel = out.transpose(1, 0, 2, 3)  # (C, n, phases, Hq*Wq), a view
     per_tap = dcols.reshape(C, HH, WW, n, L)
     for i, j, phase, offset in grid.taps():

@@ -12,11 +12,12 @@ from cs231n_lib.fast_layers import (avg_pool_backward_fast, avg_pool_forward_fas
 from cs231n_lib.geometry import ConvGeometryError
 from cs231n_lib.gradient_check import check_layer_gradients, rel_error
 from cs231n_lib.im2col import col2im, im2col
-from cs231n_lib.wide_layout import (WideGrid, col2im_wide, from_phase_planes, im2col_wide,
-                                    to_phase_planes)
 from cs231n_lib.layers import (avg_pool_backward_naive, avg_pool_forward_naive,
                                conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
                                max_pool_forward_naive)
+from cs231n_lib.wide_layout import (WideGrid, col2im_wide, from_phase_planes, im2col_wide,
+                                    to_phase_planes)
+from cs231n_lib.windows import Window
 
 TOL = 1e-9  # float64, fast vs naive
 
@@ -445,7 +446,7 @@ def test_wide_layout_holds_the_same_matrix_plus_overhang(seed):
     N = x_shape[0]
     H_out = (x_shape[2] + 2 * pad[0] - dil[0] * (HH - 1) - 1) // stride[0] + 1
     W_out = (x_shape[3] + 2 * pad[1] - dil[1] * (WW - 1) - 1) // stride[1] + 1
-    grid = WideGrid(x_shape, (HH, WW), stride, pad, dil, (H_out, W_out))
+    grid = WideGrid(x_shape, Window((HH, WW), stride, pad, dil, (H_out, W_out)))
     planes = to_phase_planes(x, grid)
     wide = im2col_wide(planes, grid)
     assert wide.shape == (C * HH * WW, N * grid.length)
